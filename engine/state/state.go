@@ -1,0 +1,280 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	ErrNotFound  = errors.New("no such object")
+	ErrNameInUse = errors.New("name already in use")
+	ErrAmbiguous = errors.New("more than one object matches")
+)
+
+var (
+	bucketContainers = []byte("containers")
+	bucketPods       = []byte("pods")
+	bucketNames      = []byte("names") // name -> id, shared by pods and containers of one kind prefix
+	bucketObjects    = []byte("objects")
+)
+
+// Store is the state database. It holds no open handle between calls: every
+// View or Update opens the bbolt file (which takes its file lock), runs one
+// transaction and closes it, so many short-lived podbay processes can share it.
+type Store struct {
+	path    string
+	timeout time.Duration
+}
+
+// Open prepares the store under root, creating the database on first use.
+func Open(root string) (*Store, error) {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("creating state root %q: %w", root, err)
+	}
+	s := &Store{path: filepath.Join(root, "state.db"), timeout: 60 * time.Second}
+	err := s.Update(context.Background(), func(tx *Tx) error { return nil })
+	return s, err
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Tx is one transaction over the store.
+type Tx struct{ tx *bolt.Tx }
+
+func (s *Store) open(ctx context.Context, readOnly bool) (*bolt.DB, error) {
+	timeout := s.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	// bbolt's shared lock for read-only would let readers run together, but
+	// a read-only open cannot create buckets; the store is created in Open.
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("opening state %s: %w", s.path, err)
+	}
+	return db, nil
+}
+
+// Update runs fn in one read-write transaction.
+func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	db, err := s.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.Update(func(btx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects} {
+			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("creating bucket %s: %w", b, err)
+			}
+		}
+		return fn(&Tx{tx: btx})
+	})
+}
+
+// View runs fn in one read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+	db, err := s.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+}
+
+func nameKey(kind, name string) []byte { return []byte(kind + "/" + name) }
+
+func put(b *bolt.Bucket, id string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", id, err)
+	}
+	return b.Put([]byte(id), data)
+}
+
+// PutContainer stores c, claiming its name. A name held by another container
+// is ErrNameInUse.
+func (t *Tx) PutContainer(c *Container) error {
+	return t.putNamed("container", bucketContainers, c.ID, c.Name, c)
+}
+
+// PutPod stores p, claiming its name.
+func (t *Tx) PutPod(p *Pod) error { return t.putNamed("pod", bucketPods, p.ID, p.Name, p) }
+
+func (t *Tx) putNamed(kind string, bucket []byte, id, name string, v any) error {
+	names := t.tx.Bucket(bucketNames)
+	if name != "" {
+		if owner := names.Get(nameKey(kind, name)); owner != nil && string(owner) != id {
+			return fmt.Errorf("%s name %q: %w by %.12s", kind, name, ErrNameInUse, owner)
+		}
+		if err := names.Put(nameKey(kind, name), []byte(id)); err != nil {
+			return err
+		}
+	}
+	return put(t.tx.Bucket(bucket), id, v)
+}
+
+// Container returns the container with the given ID.
+func (t *Tx) Container(id string) (*Container, error) {
+	var c Container
+	if err := t.get(bucketContainers, id, &c); err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	return &c, nil
+}
+
+// Pod returns the pod with the given ID.
+func (t *Tx) Pod(id string) (*Pod, error) {
+	var p Pod
+	if err := t.get(bucketPods, id, &p); err != nil {
+		return nil, fmt.Errorf("pod %q: %w", id, err)
+	}
+	return &p, nil
+}
+
+func (t *Tx) get(bucket []byte, id string, v any) error {
+	data := t.tx.Bucket(bucket).Get([]byte(id))
+	if data == nil {
+		return ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}
+
+// LookupContainer finds a container by name, full ID or unique ID prefix.
+func (t *Tx) LookupContainer(ref string) (*Container, error) {
+	id, err := t.lookup("container", bucketContainers, ref)
+	if err != nil {
+		return nil, fmt.Errorf("no container with name or ID %q found: %w", ref, err)
+	}
+	return t.Container(id)
+}
+
+// LookupPod finds a pod by name, full ID or unique ID prefix.
+func (t *Tx) LookupPod(ref string) (*Pod, error) {
+	id, err := t.lookup("pod", bucketPods, ref)
+	if err != nil {
+		return nil, fmt.Errorf("no pod with name or ID %q found: %w", ref, err)
+	}
+	return t.Pod(id)
+}
+
+func (t *Tx) lookup(kind string, bucket []byte, ref string) (string, error) {
+	if ref == "" {
+		return "", ErrNotFound
+	}
+	if id := t.tx.Bucket(bucketNames).Get(nameKey(kind, ref)); id != nil {
+		return string(id), nil
+	}
+	b := t.tx.Bucket(bucket)
+	if b.Get([]byte(ref)) != nil {
+		return ref, nil
+	}
+	var found []string
+	c := b.Cursor()
+	for k, _ := c.Seek([]byte(ref)); k != nil && strings.HasPrefix(string(k), ref); k, _ = c.Next() {
+		found = append(found, string(k))
+	}
+	switch len(found) {
+	case 0:
+		return "", ErrNotFound
+	case 1:
+		return found[0], nil
+	default:
+		return "", ErrAmbiguous
+	}
+}
+
+// Containers lists every container, oldest first.
+func (t *Tx) Containers() ([]*Container, error) {
+	var out []*Container
+	err := t.tx.Bucket(bucketContainers).ForEach(func(k, v []byte) error {
+		var c Container
+		if err := json.Unmarshal(v, &c); err != nil {
+			return fmt.Errorf("decoding container %s: %w", k, err)
+		}
+		out = append(out, &c)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, err
+}
+
+// Pods lists every pod, oldest first.
+func (t *Tx) Pods() ([]*Pod, error) {
+	var out []*Pod
+	err := t.tx.Bucket(bucketPods).ForEach(func(k, v []byte) error {
+		var p Pod
+		if err := json.Unmarshal(v, &p); err != nil {
+			return fmt.Errorf("decoding pod %s: %w", k, err)
+		}
+		out = append(out, &p)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.Before(out[j].Created) })
+	return out, err
+}
+
+// DeleteContainer removes a container and frees its name.
+func (t *Tx) DeleteContainer(id string) error {
+	c, err := t.Container(id)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketNames).Delete(nameKey("container", c.Name)); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketContainers).Delete([]byte(id))
+}
+
+// DeletePod removes a pod record and frees its name.
+func (t *Tx) DeletePod(id string) error {
+	p, err := t.Pod(id)
+	if err != nil {
+		return err
+	}
+	if err := t.tx.Bucket(bucketNames).Delete(nameKey("pod", p.Name)); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketPods).Delete([]byte(id))
+}
+
+// PutObject stores an opaque JSON object under kind/key (networks, volumes,
+// played manifests): packages above the store own their shapes.
+func (t *Tx) PutObject(kind, key string, v any) error {
+	return put(t.tx.Bucket(bucketObjects), kind+"/"+key, v)
+}
+
+// Object decodes the object kind/key into v.
+func (t *Tx) Object(kind, key string, v any) error {
+	if err := t.get(bucketObjects, kind+"/"+key, v); err != nil {
+		return fmt.Errorf("%s %q: %w", kind, key, err)
+	}
+	return nil
+}
+
+// DeleteObject removes kind/key; a missing object is not an error.
+func (t *Tx) DeleteObject(kind, key string) error {
+	return t.tx.Bucket(bucketObjects).Delete([]byte(kind + "/" + key))
+}
+
+// Objects returns the raw JSON of every object of kind, by key.
+func (t *Tx) Objects(kind string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	prefix := []byte(kind + "/")
+	c := t.tx.Bucket(bucketObjects).Cursor()
+	for k, v := c.Seek(prefix); k != nil && strings.HasPrefix(string(k), string(prefix)); k, v = c.Next() {
+		out[strings.TrimPrefix(string(k), string(prefix))] = append([]byte(nil), v...)
+	}
+	return out, nil
+}

@@ -1,0 +1,2 @@
+// Package volume manages named volumes, emptyDir directories and configMap/secret projections.
+package volume
