@@ -38,6 +38,7 @@ type Container struct {
 	Pid          int       `json:"pid,omitempty"`
 	PidStart     uint64    `json:"pidStart,omitempty"` // start time in clock ticks, to detect pid reuse
 	MonitorPid   int       `json:"monitorPid,omitempty"`
+	MonitorStart uint64    `json:"monitorStart,omitempty"`
 	StartedAt    time.Time `json:"startedAt,omitempty"`
 	FinishedAt   time.Time `json:"finishedAt,omitempty"`
 	ExitCode     int       `json:"exitCode"`

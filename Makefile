@@ -1,0 +1,39 @@
+# podbay: make build | demo | test | test-unit | test-integration | bench | lint
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+BIN := bin
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/podbay/podbay/internal/version.Version=$(VERSION)
+
+.PHONY: build deps demo test test-unit test-integration bench lint clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay ./cmd/podbay
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay-monitor ./cmd/podbay-monitor
+
+deps:
+	bash hack/install-deps.sh
+
+demo: deps build
+	bash hack/demo.sh
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+test-unit:
+	$(GO) test ./...
+
+test-integration: build
+	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -p 2 -timeout 40m ./...
+
+test: deps lint build
+	$(GO) test -race ./engine/... ./pod/...
+	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -p 2 -timeout 40m ./...
+
+bench: build
+	bash hack/bench.sh
+
+clean:
+	rm -rf $(BIN)

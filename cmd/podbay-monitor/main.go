@@ -1,0 +1,61 @@
+// Command podbay-monitor supervises the containers of one pod: started
+// detached by podbay, it runs them through the OCI runtime, writes their CRI
+// logs and exit files, and exits when they all have. It stays lean: no
+// Kubernetes, registry or database code is linked in.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/podbay/podbay/engine/monitor"
+	"golang.org/x/sys/unix"
+)
+
+// syncFd is the start-report pipe handed over by monitor.Launch.
+const syncFd = 3
+
+func main() {
+	// A monitor holds a few small buffers: collect often, stay small.
+	// monitor.Launch also sets GOMAXPROCS=1 and GOGC in the environment so
+	// that they apply from the start; the runtime's children must not inherit them.
+	debug.SetGCPercent(25)
+	debug.SetMemoryLimit(3 << 20)
+	runtime.GOMAXPROCS(1)
+	os.Unsetenv("GOMAXPROCS")
+	os.Unsetenv("GOGC")
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "podbay-monitor:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	if len(os.Args) != 3 || os.Args[1] != "--config" {
+		return fmt.Errorf("usage: podbay-monitor --config FILE")
+	}
+	var sync *os.File
+	if _, err := unix.FcntlInt(syncFd, unix.F_GETFD, 0); err == nil {
+		sync = os.NewFile(syncFd, "sync")
+	}
+	cfg, err := monitor.ReadConfig(os.Args[2])
+	if err != nil {
+		if sync != nil {
+			sync.Write([]byte("error " + strings.ReplaceAll(err.Error(), "\n", " ") + "\n"))
+		}
+		return err
+	}
+	_ = os.Chdir("/")
+	logFile, err := os.OpenFile(filepath.Join(cfg.Dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		logFile, _ = os.Open(os.DevNull)
+	}
+	defer logFile.Close()
+	log := &lineLogger{w: logFile, debug: os.Getenv("PODBAY_MONITOR_DEBUG") != "", attrs: []any{"monitor", cfg.ID}}
+	return monitor.Run(context.Background(), cfg, monitor.Options{Log: log, Sync: sync, Started: debug.FreeOSMemory})
+}

@@ -1,0 +1,438 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podbay/podbay/engine/runtime"
+	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/pod"
+)
+
+func (g *globals) monitorBinary() (string, error) {
+	if p := os.Getenv("PODBAY_MONITOR"); p != "" {
+		return p, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "podbay-monitor")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("podbay-monitor")
+	if err != nil {
+		return "", fmt.Errorf("finding podbay-monitor (install it beside podbay or set PODBAY_MONITOR): %w", err)
+	}
+	return p, nil
+}
+
+func (g *globals) manager() (*pod.Manager, error) {
+	imgs, err := g.images()
+	if err != nil {
+		return nil, err
+	}
+	st, err := state.Open(g.root)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := runtime.New(g.runtime, filepath.Join(g.runroot, "runtime"))
+	if err != nil {
+		return nil, err
+	}
+	mon, err := g.monitorBinary()
+	if err != nil {
+		return nil, err
+	}
+	return &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, MonitorBin: mon, Log: g.log}, nil
+}
+
+func addContainerCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newRunCommand(g, true), newRunCommand(g, false), newStartCommand(g), newStopCommand(g),
+		newKillCommand(g), newRestartCommand(g), newRmCommand(g), newPsCommand(g), newLogsCommand(g),
+		newExecCommand(g), newInspectCommand(g), newWaitCommand(g))
+}
+
+// createFlags are the flags of run and create.
+type createFlags struct {
+	o          pod.ContainerOptions
+	pf         pullFlags
+	entrypoint string
+	memory     string
+	labels     []string
+	detach     bool
+}
+
+func (f *createFlags) add(cmd *cobra.Command, run bool) {
+	fl := cmd.Flags()
+	fl.SetInterspersed(false)
+	fl.StringVar(&f.o.Name, "name", "", "container name")
+	fl.StringArrayVarP(&f.o.Env, "env", "e", nil, "set an environment variable K=V")
+	fl.StringArrayVarP(&f.o.Volumes, "volume", "v", nil, "bind mount SRC:DST[:ro]")
+	fl.StringVarP(&f.o.Workdir, "workdir", "w", "", "working directory inside the container")
+	fl.StringVarP(&f.o.User, "user", "u", "", "user[:group] to run as")
+	fl.StringVar(&f.entrypoint, "entrypoint", "", "override the image's entrypoint")
+	fl.StringVar(&f.o.Network, "network", "none", "network mode: none or host")
+	fl.StringVar(&f.o.Hostname, "hostname", "", "container host name")
+	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (e.g. 64m, 1g)")
+	fl.Float64Var(&f.o.CPUs, "cpus", 0, "number of CPUs")
+	fl.StringSliceVar(&f.o.CapAdd, "cap-add", nil, "add capabilities")
+	fl.StringSliceVar(&f.o.CapDrop, "cap-drop", nil, "drop capabilities")
+	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "mount the root filesystem read-only")
+	fl.BoolVar(&f.o.Privileged, "privileged", false, "give the container all capabilities and devices")
+	fl.BoolVar(&f.o.AutoRemove, "rm", false, "remove the container when it exits")
+	fl.BoolVarP(&f.o.Tty, "tty", "t", false, "allocate a pseudo-terminal")
+	fl.BoolVarP(&f.o.Interactive, "interactive", "i", false, "keep stdin open")
+	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set a label K=V")
+	fl.StringVar(&f.o.PullPolicy, "pull", "missing", "pull policy: missing, always, never")
+	fl.StringVar(&f.o.Pod, "pod", "", "run in an existing pod")
+	f.pf.add(cmd)
+	if run {
+		fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background and print the container ID")
+	}
+}
+
+func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.ContainerOptions, error) {
+	o := f.o
+	o.Image, o.Command = args[0], args[1:]
+	if cmd.Flags().Changed("entrypoint") {
+		o.EntrySet = true
+		if f.entrypoint != "" {
+			o.Entrypoint = []string{f.entrypoint}
+			if strings.HasPrefix(strings.TrimSpace(f.entrypoint), "[") {
+				var err error
+				if o.Entrypoint, err = parseJSONArray(f.entrypoint); err != nil {
+					return o, fmt.Errorf("--entrypoint: %w", err)
+				}
+			}
+		}
+	}
+	if f.memory != "" {
+		n, err := parseBytes(f.memory)
+		if err != nil {
+			return o, fmt.Errorf("--memory %q: %w", f.memory, err)
+		}
+		o.Memory = n
+	}
+	if o.Tty {
+		return o, fmt.Errorf("--tty: a terminal for run is not supported yet; use exec -it into a running container")
+	}
+	switch o.Network {
+	case "none", "host":
+	default:
+		return o, fmt.Errorf("--network %q: standalone containers support none and host; use a pod for CNI networks", o.Network)
+	}
+	if len(f.labels) > 0 {
+		o.Labels = map[string]string{}
+		for _, l := range f.labels {
+			k, v, _ := strings.Cut(l, "=")
+			o.Labels[k] = v
+		}
+	}
+	o.Pull = f.pf.options(cmd)
+	return o, nil
+}
+
+func newRunCommand(g *globals, run bool) *cobra.Command {
+	f := &createFlags{}
+	use, short := "create [flags] IMAGE [COMMAND [ARG...]]", "Create a container without starting it"
+	if run {
+		use, short = "run [flags] IMAGE [COMMAND [ARG...]]", "Run a command in a new container"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := f.options(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			c, err := m.Create(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if !run {
+				fmt.Fprintln(cmd.OutOrStdout(), c.ID)
+				return nil
+			}
+			if _, err := m.Start(cmd.Context(), c.ID); err != nil {
+				_, rmErr := m.Remove(cmd.Context(), c.ID, pod.RemoveOptions{Force: true})
+				return errors.Join(err, rmErr)
+			}
+			if f.detach {
+				fmt.Fprintln(cmd.OutOrStdout(), c.ID)
+				return nil
+			}
+			return runForeground(cmd, m, c, o.AutoRemove)
+		},
+	}
+	f.add(cmd, run)
+	return cmd
+}
+
+func parseBytes(s string) (int64, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "b": 1} {
+		if strings.HasSuffix(s, suffix) || strings.HasSuffix(s, suffix+"b") {
+			s = strings.TrimSuffix(strings.TrimSuffix(s, "b"), suffix)
+			mult = m
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size like 64m or 1g")
+	}
+	return int64(n * float64(mult)), nil
+}
+
+func newStartCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start CONTAINER...",
+		Short: "Start containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: eachContainer(g, func(cmd *cobra.Command, m *pod.Manager, ref string) error {
+			_, err := m.Start(cmd.Context(), ref)
+			return err
+		}),
+	}
+}
+
+// eachContainer runs fn for every argument, printing each ref that worked
+// and joining the errors, as Podman's multi-container verbs do.
+func eachContainer(g *globals, fn func(*cobra.Command, *pod.Manager, string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		m, err := g.manager()
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, ref := range args {
+			if err := fn(cmd, m, ref); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), ref)
+		}
+		return errors.Join(errs...)
+	}
+}
+
+func newStopCommand(g *globals) *cobra.Command {
+	var timeout uint
+	cmd := &cobra.Command{
+		Use:   "stop [flags] CONTAINER...",
+		Short: "Stop containers: SIGTERM, then SIGKILL after the timeout",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: eachContainer(g, func(cmd *cobra.Command, m *pod.Manager, ref string) error {
+			_, err := m.Stop(cmd.Context(), ref, pod.StopOptions{Timeout: time.Duration(timeout) * time.Second})
+			return err
+		}),
+	}
+	cmd.Flags().UintVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return cmd
+}
+
+func newKillCommand(g *globals) *cobra.Command {
+	var sig string
+	cmd := &cobra.Command{
+		Use:   "kill [flags] CONTAINER...",
+		Short: "Send a signal to containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := parseSignal(sig)
+			if err != nil {
+				return err
+			}
+			return eachContainer(g, func(cmd *cobra.Command, m *pod.Manager, ref string) error {
+				_, err := m.Kill(cmd.Context(), ref, s)
+				return err
+			})(cmd, args)
+		},
+	}
+	cmd.Flags().StringVarP(&sig, "signal", "s", "KILL", "signal to send")
+	return cmd
+}
+
+func newRestartCommand(g *globals) *cobra.Command {
+	var timeout uint
+	cmd := &cobra.Command{
+		Use:   "restart [flags] CONTAINER...",
+		Short: "Restart containers",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: eachContainer(g, func(cmd *cobra.Command, m *pod.Manager, ref string) error {
+			if _, err := m.Stop(cmd.Context(), ref, pod.StopOptions{Timeout: time.Duration(timeout) * time.Second}); err != nil {
+				return err
+			}
+			_, err := m.Start(cmd.Context(), ref)
+			return err
+		}),
+	}
+	cmd.Flags().UintVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return cmd
+}
+
+func newRmCommand(g *globals) *cobra.Command {
+	var force, all bool
+	cmd := &cobra.Command{
+		Use:   "rm [flags] CONTAINER...",
+		Short: "Remove containers",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all {
+				m, err := g.manager()
+				if err != nil {
+					return err
+				}
+				cs, err := m.List(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, c := range cs {
+					args = append(args, c.ID)
+				}
+			}
+			if len(args) == 0 {
+				return fmt.Errorf("rm: name at least one container, or use --all")
+			}
+			return eachContainer(g, func(cmd *cobra.Command, m *pod.Manager, ref string) error {
+				_, err := m.Remove(cmd.Context(), ref, pod.RemoveOptions{Force: force})
+				return err
+			})(cmd, args)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "stop running containers first")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove every container")
+	return cmd
+}
+
+func newWaitCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "wait CONTAINER...",
+		Short: "Wait for containers to exit and print their exit codes",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			for _, ref := range args {
+				c, err := m.WaitExit(cmd.Context(), ref, 0)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), c.ExitCode)
+			}
+			return nil
+		},
+	}
+}
+
+func statusText(c *state.Container) string {
+	switch c.State {
+	case state.StateRunning:
+		return "Up " + strings.TrimSuffix(humanDuration(c.StartedAt), " ago")
+	case state.StateExited:
+		return fmt.Sprintf("Exited (%d) %s", c.ExitCode, humanDuration(c.FinishedAt))
+	case state.StateCreated:
+		return "Created"
+	}
+	return c.State
+}
+
+func newPsCommand(g *globals) *cobra.Command {
+	var all, quiet bool
+	var format string
+	cmd := &cobra.Command{
+		Use:   "ps [flags]",
+		Short: "List containers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			cs, err := m.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var shown []*state.Container
+			for _, c := range cs {
+				if all || c.State == state.StateRunning {
+					shown = append(shown, c)
+				}
+			}
+			return printContainers(cmd, shown, format, quiet)
+		},
+	}
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "show every container, not only running ones")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only container IDs")
+	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	return cmd
+}
+
+func printContainers(cmd *cobra.Command, cs []*state.Container, format string, quiet bool) error {
+	out := cmd.OutOrStdout()
+	switch {
+	case format == "json":
+		rows := make([]map[string]any, 0, len(cs))
+		for _, c := range cs {
+			rows = append(rows, psJSON(c))
+		}
+		return writeJSON(out, rows)
+	case format != "" && format != "table":
+		return fmt.Errorf("--format %q: want table or json", format)
+	case quiet:
+		for _, c := range cs {
+			fmt.Fprintln(out, c.ID[:12])
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
+	for _, c := range cs {
+		command := strings.Join(c.Command, " ")
+		if len(command) > 20 {
+			command = command[:17] + "..."
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\t%s\n", c.ID[:12], c.Image, command, humanDuration(c.Created), statusText(c), c.Name)
+	}
+	return tw.Flush()
+}
+
+// psJSON uses Podman's field names.
+func psJSON(c *state.Container) map[string]any {
+	row := map[string]any{
+		"Id": c.ID, "Names": []string{c.Name}, "Image": c.Image, "ImageID": c.ImageID, "Command": c.Command,
+		"Created": c.Created.Unix(), "CreatedAt": c.Created.Format(time.RFC3339Nano), "State": c.State,
+		"Status": statusText(c), "ExitCode": c.ExitCode, "Exited": c.State == state.StateExited,
+		"Pid": 0, "Pod": c.PodID, "PodName": c.PodName, "Labels": c.Labels, "AutoRemove": c.AutoRemove,
+		"StartedAt": unixOrZero(c.StartedAt), "ExitedAt": unixOrZero(c.FinishedAt), "Restarts": c.RestartCount,
+		"IsInfra": c.Infra, "Ports": []any{},
+	}
+	if c.State == state.StateRunning {
+		row["Pid"] = c.Pid
+	}
+	return row
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+

@@ -1,0 +1,104 @@
+package monitor
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestConfigRoundTrip(t *testing.T) {
+	cfg := &Config{ID: "p1", Runtime: "/usr/sbin/runc", RuntimeRoot: "/run/r", Dir: "/run/m", Containers: []Container{
+		{ID: "a", Bundle: "/b/a", LogPath: "/l/a", ExitFile: "/e/a", Rootfs: "/r/a", Stdin: true},
+		{ID: "b", Bundle: "/b/b with space", LogPath: "/l/b", ExitFile: "/e/b"},
+	}}
+	data, err := encodeConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeConfig(bytes.NewReader(data))
+	if err != nil || !reflect.DeepEqual(got, cfg) {
+		t.Errorf("round trip = %+v, %v\n%s", got, err, data)
+	}
+	if err := got.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := encodeConfig(&Config{ID: "a\nb"}); err == nil {
+		t.Error("line break accepted")
+	}
+	if _, err := decodeConfig(strings.NewReader("id x\nbundle /b\n")); err == nil || !strings.Contains(err.Error(), `line 2: unknown key "bundle"`) {
+		t.Errorf("err = %v", err)
+	}
+	err := (&Config{ID: "p", Runtime: "runc", RuntimeRoot: "/r", Dir: "/d", Containers: []Container{{ID: "c", Bundle: "b"}}}).Validate()
+	for _, want := range []string{`runtime "runc" is not an absolute path`, `container "c": bundle "b" is not an absolute path`, `exit file "" is not`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}
+
+func TestReportRoundTrip(t *testing.T) {
+	now := time.Now().UTC()
+	rep := &report{Started: Started{Containers: []StartedContainer{{ID: "a", Pid: 10, StartedAt: now}, {ID: "b", Pid: 11, StartedAt: now}}}}
+	got, err := decodeReport(encodeReport(rep))
+	if err != nil || !reflect.DeepEqual(got, rep) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	got, err = decodeReport(encodeReport(&report{Error: "boom\nbang"}))
+	if err != nil || got.Error != "boom bang" {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	if _, err := decodeReport([]byte("nonsense")); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+func TestExitFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exit")
+	want := Exit{Code: 143, Signal: 15, StartedAt: time.Now().UTC().Add(-time.Second), FinishedAt: time.Now().UTC()}
+	if err := WriteExit(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadExit(path)
+	if err != nil || got.Code != want.Code || got.Signal != 15 || !got.StartedAt.Equal(want.StartedAt) || !got.FinishedAt.Equal(want.FinishedAt) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+	data, _ := os.ReadFile(path)
+	var generic map[string]any
+	if err := json.Unmarshal(data, &generic); err != nil || generic["exitCode"] != 143.0 {
+		t.Errorf("not the JSON expected: %s (%v)", data, err)
+	}
+	if _, err := ReadExit(filepath.Join(t.TempDir(), "none")); !os.IsNotExist(unwrapAll(err)) {
+		t.Errorf("missing exit file err = %v", err)
+	}
+}
+
+func unwrapAll(err error) error {
+	for {
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return err
+		}
+		err = u.Unwrap()
+	}
+}
+
+func TestRuntimeMessage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	log := `{"level":"warning","msg":"ignore me","time":"x"}
+{"level":"error","msg":"runc run failed: exec: \"/nonexistent\": stat /nonexistent: no such file","time":"x"}
+plain text
+`
+	os.WriteFile(path, []byte(log), 0o600)
+	want := `runc run failed: exec: "/nonexistent": stat /nonexistent: no such file: plain text`
+	if got := runtimeMessage(path); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

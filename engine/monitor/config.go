@@ -1,0 +1,153 @@
+package monitor
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config is everything a monitor needs; it is written as JSON into Dir.
+type Config struct {
+	ID          string      `json:"id"`          // the pod (or standalone container) id
+	Runtime     string      `json:"runtime"`     // OCI runtime binary path
+	RuntimeRoot string      `json:"runtimeRoot"` // the runtime's --root
+	Dir         string      `json:"dir"`         // this monitor's runroot directory: config, pid files, runtime logs
+	Containers  []Container `json:"containers"`  // started in order
+}
+
+// Container is one container the monitor runs.
+type Container struct {
+	ID       string `json:"id"`
+	Bundle   string `json:"bundle"`           // directory holding config.json
+	LogPath  string `json:"logPath"`          // CRI log, appended to
+	ExitFile string `json:"exitFile"`         // written atomically when the container exits
+	Rootfs   string `json:"rootfs,omitempty"` // unmounted after exit when set
+	Stdin    bool   `json:"stdin,omitempty"`  // keep an open stdin pipe
+}
+
+// Exit records how a container ended.
+type Exit struct {
+	Code       int       `json:"exitCode"`         // 128+signal when killed
+	Signal     int       `json:"signal,omitempty"` // the killing signal, if any
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+}
+
+// Started reports a launched monitor and its running containers.
+type Started struct {
+	MonitorPid int                `json:"monitorPid"`
+	Containers []StartedContainer `json:"containers"`
+}
+
+// StartedContainer is one running container.
+type StartedContainer struct {
+	ID        string    `json:"id"`
+	Pid       int       `json:"pid"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// report is what the monitor writes to its sync pipe once every container
+// runs or one failed (see encodeReport).
+type report struct {
+	Started
+	Error string `json:"error,omitempty"`
+}
+
+// Validate checks that cfg is complete.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.ID == "" {
+		errs = append(errs, errors.New("empty id"))
+	}
+	for name, v := range map[string]string{"runtime": cfg.Runtime, "runtime root": cfg.RuntimeRoot, "dir": cfg.Dir} {
+		if !filepath.IsAbs(v) {
+			errs = append(errs, fmt.Errorf("%s %q is not an absolute path", name, v))
+		}
+	}
+	if len(cfg.Containers) == 0 {
+		errs = append(errs, errors.New("no containers"))
+	}
+	for i, c := range cfg.Containers {
+		if c.ID == "" {
+			errs = append(errs, fmt.Errorf("container %d: empty id", i))
+		}
+		for name, v := range map[string]string{"bundle": c.Bundle, "log path": c.LogPath, "exit file": c.ExitFile} {
+			if !filepath.IsAbs(v) {
+				errs = append(errs, fmt.Errorf("container %q: %s %q is not an absolute path", c.ID, name, v))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("monitor config %q: %w", cfg.ID, err)
+	}
+	return nil
+}
+
+// ConfigPath is where Launch writes the config of a monitor.
+func (cfg *Config) ConfigPath() string { return filepath.Join(cfg.Dir, "monitor.conf") }
+
+// PidPath is the monitor's pid file.
+func (cfg *Config) PidPath() string { return filepath.Join(cfg.Dir, "monitor.pid") }
+
+// ReadConfig reads a monitor config file written by Launch.
+func ReadConfig(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading monitor config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := decodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("decoding monitor config %q: %w", path, err)
+	}
+	return cfg, cfg.Validate()
+}
+
+// WriteConfig writes cfg to its ConfigPath, atomically.
+func WriteConfig(cfg *Config) error {
+	data, err := encodeConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("encoding monitor config %q: %w", cfg.ID, err)
+	}
+	return writeFileAtomic(cfg.ConfigPath(), data)
+}
+
+// ReadExit reads an exit file; a missing file matches os.ErrNotExist.
+func ReadExit(path string) (*Exit, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading exit file: %w", err)
+	}
+	var e Exit
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("decoding exit file %q: %w", path, err)
+	}
+	return &e, nil
+}
+
+// WriteExit writes an exit file atomically.
+func WriteExit(path string, e Exit) error {
+	return writeFileAtomic(path, encodeExit(e))
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}

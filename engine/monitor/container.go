@@ -1,0 +1,202 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/podbay/podbay/engine/crilog"
+	"golang.org/x/sys/unix"
+)
+
+// copyBufSize is the read buffer of one stdio stream: small, to keep the
+// monitor lean.
+const copyBufSize = 8 * 1024
+
+// container is one supervised container: its stdio pipes and log.
+type container struct {
+	s         *supervisor
+	spec      Container
+	pid       int
+	startedAt time.Time
+	log       *os.File
+	stdin     *os.File // the monitor's end, kept open when Stdin is set
+	readers   []*os.File
+	copying   sync.WaitGroup
+}
+
+func newContainer(s *supervisor, spec Container) *container {
+	return &container{s: s, spec: spec}
+}
+
+func (c *container) pidFile() string {
+	return filepath.Join(c.s.cfg.Dir, c.spec.ID+".pid")
+}
+
+func (c *container) runtimeLog() string {
+	return filepath.Join(c.s.cfg.Dir, c.spec.ID+".runtime.log")
+}
+
+// start runs the container with one `runtime run -d`, its stdio on pipes
+// copied into the CRI log.
+func (c *container) start(ctx context.Context) error {
+	id := c.spec.ID
+	logFile, err := os.OpenFile(c.spec.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("starting container %q: opening log: %w", id, err)
+	}
+	c.log = logFile
+	w := crilog.NewWriter(logFile)
+	var childEnds []*os.File
+	defer func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+	}()
+	stdio := make([]*os.File, 3)
+	for i, stream := range []string{crilog.Stdout, crilog.Stderr} {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("starting container %q: %w", id, err)
+		}
+		childEnds = append(childEnds, wr)
+		stdio[i+1] = wr
+		c.readers = append(c.readers, r)
+		c.copying.Add(1)
+		go c.copy(r, w.Stream(stream))
+	}
+	if c.spec.Stdin {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("starting container %q: %w", id, err)
+		}
+		childEnds = append(childEnds, r)
+		stdio[0], c.stdin = r, wr
+	}
+	os.Remove(c.pidFile())
+	os.Remove(c.runtimeLog())
+	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot,
+		"--log", c.runtimeLog(), "--log-format", "json",
+		"run", "--detach", "--pid-file", c.pidFile(), "--bundle", c.spec.Bundle, id)
+	if stdio[0] != nil {
+		cmd.Stdin = stdio[0]
+	}
+	cmd.Stdout, cmd.Stderr = stdio[1], stdio[2]
+	runErr := cmd.Run()
+	for _, f := range childEnds {
+		f.Close()
+	}
+	childEnds = nil
+	if runErr != nil {
+		return c.startFailed(ctx, runErr)
+	}
+	c.startedAt = time.Now().UTC()
+	data, err := os.ReadFile(c.pidFile())
+	if err == nil {
+		c.pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
+	}
+	if err != nil {
+		c.deleteRuntime(ctx)
+		c.closeStdio()
+		return fmt.Errorf("starting container %q: reading its pid: %w", id, err)
+	}
+	return nil
+}
+
+// startFailed cleans up after a failed run and returns the runtime's message.
+func (c *container) startFailed(ctx context.Context, runErr error) error {
+	msg := runtimeMessage(c.runtimeLog())
+	c.deleteRuntime(ctx)
+	c.closeStdio()
+	if msg == "" {
+		return fmt.Errorf("starting container %q: %w", c.spec.ID, runErr)
+	}
+	return fmt.Errorf("starting container %q: %s", c.spec.ID, msg)
+}
+
+func (c *container) copy(r *os.File, w *crilog.StreamWriter) {
+	defer c.copying.Done()
+	buf := make([]byte, copyBufSize)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr == nil {
+				werr = w.Flush()
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+				c.s.log.Warn("reading container output", "id", c.spec.ID, "err", err)
+			}
+			w.Flush()
+			return
+		}
+	}
+}
+
+// closeStdio waits (bounded) for the output to drain, then closes everything.
+func (c *container) closeStdio() {
+	drained := make(chan struct{})
+	go func() { c.copying.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		c.s.log.Warn("container output still open after exit; closing", "id", c.spec.ID)
+		for _, r := range c.readers {
+			r.Close()
+		}
+		<-drained
+	}
+	for _, r := range c.readers {
+		r.Close()
+	}
+	if c.stdin != nil {
+		c.stdin.Close()
+	}
+	if c.log != nil {
+		c.log.Close()
+	}
+}
+
+// finish records an exit: drains the log, writes the exit file, deletes the
+// container from the runtime and unmounts its rootfs.
+func (c *container) finish(ctx context.Context, e Exit) {
+	c.closeStdio()
+	if err := WriteExit(c.spec.ExitFile, e); err != nil {
+		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
+	}
+	c.deleteRuntime(ctx)
+	if c.spec.Rootfs != "" {
+		if err := unmount(c.spec.Rootfs); err != nil {
+			c.s.log.Warn("unmounting rootfs", "id", c.spec.ID, "err", err)
+		}
+	}
+	os.Remove(c.pidFile())
+	os.Remove(c.runtimeLog())
+}
+
+func (c *container) deleteRuntime(ctx context.Context) {
+	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot, "delete", "--force", c.spec.ID)
+	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "does not exist") {
+		c.s.log.Warn("deleting container", "id", c.spec.ID, "err", err, "output", string(out))
+	}
+}
+
+func unmount(path string) error {
+	err := unix.Unmount(path, 0)
+	if errors.Is(err, unix.EBUSY) {
+		err = unix.Unmount(path, unix.MNT_DETACH)
+	}
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+		return nil // not mounted
+	}
+	return err
+}

@@ -1,0 +1,217 @@
+//go:build integration
+
+package monitor_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/podbay/podbay/engine/crilog"
+	"github.com/podbay/podbay/engine/runtime"
+)
+
+var criLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z (stdout|stderr) [FP] `)
+
+func TestEchoAndExitCode(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"sh", "-c", "echo hello; echo oops >&2; printf partial; exit 3"})
+	started, err := p.launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(started.Containers) != 1 || started.Containers[0].Pid <= 0 || started.MonitorPid <= 0 {
+		t.Fatalf("started = %+v", started)
+	}
+	e := waitExit(t, c)
+	if e.Code != 3 || e.FinishedAt.Before(e.StartedAt) {
+		t.Errorf("exit = %+v, want code 3", e)
+	}
+	data, err := os.ReadFile(c.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	for _, l := range lines {
+		if !criLine.MatchString(l) {
+			t.Errorf("not a CRI log line: %q", l)
+		}
+	}
+	log := string(data)
+	for _, want := range []string{" stdout F hello\n", " stderr F oops\n", " stdout P partial\n"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	waitFor(t, "monitor exit", func() bool { return !processAlive(started.MonitorPid) })
+	if _, err := p.rt.State(context.Background(), c.ID); err == nil {
+		t.Error("container still known to runc after exit")
+	}
+	var out strings.Builder
+	if err := crilog.Read(context.Background(), c.LogPath, crilog.ReadOptions{Tail: crilog.AllLines}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("logs:\n%s", out.String())
+}
+
+func TestKillSigterm(t *testing.T) {
+	p := newPod(t)
+	// sleep must not be a pid namespace's init, which ignores SIGTERM.
+	c := p.add([]string{"sleep", "1000"}, runtime.WithHostNamespace(specs.PIDNamespace))
+	started, err := p.launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := p.rt.State(ctx, c.ID)
+	if err != nil || st.Status != specs.StateRunning || st.Pid != started.Containers[0].Pid {
+		t.Fatalf("state = %+v, %v", st, err)
+	}
+	if err := p.rt.Kill(ctx, c.ID, syscall.SIGTERM, runtime.KillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitExit(t, c); e.Code != 143 || e.Signal != int(syscall.SIGTERM) {
+		t.Errorf("exit = %+v, want 143", e)
+	}
+}
+
+func TestKillSigkillPidNamespace(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"sleep", "1000"})
+	if _, err := p.launch(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.rt.Kill(context.Background(), c.ID, syscall.SIGKILL, runtime.KillOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitExit(t, c); e.Code != 137 {
+		t.Errorf("exit = %+v, want 137", e)
+	}
+}
+
+func TestMonitorKilledContainerSurvives(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"sleep", "1000"})
+	started, err := p.launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(started.MonitorPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "monitor death", func() bool { return !processAlive(started.MonitorPid) })
+	pid := started.Containers[0].Pid
+	if !processAlive(pid) {
+		t.Fatal("container died with its monitor")
+	}
+	st, err := p.rt.State(context.Background(), c.ID)
+	if err != nil || st.Status != specs.StateRunning {
+		t.Fatalf("state = %+v, %v", st, err)
+	}
+	if err := p.rt.Delete(context.Background(), c.ID, runtime.DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "container death", func() bool { return !processAlive(pid) })
+}
+
+func TestBadCommand(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"/nonexistent"})
+	_, err := p.launch()
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent") || !strings.Contains(err.Error(), c.ID) {
+		t.Fatalf("err = %v, want one naming /nonexistent and the container", err)
+	}
+	t.Logf("error: %v", err)
+	list, lerr := p.rt.List(context.Background())
+	if lerr != nil || len(list) != 0 {
+		t.Errorf("runc still lists %+v (%v)", list, lerr)
+	}
+	if _, err := os.Stat(p.cfg.PidPath()); !os.IsNotExist(err) {
+		t.Errorf("monitor pid file left behind: %v", err)
+	}
+}
+
+func TestBadSecondContainerRemovesFirst(t *testing.T) {
+	p := newPod(t)
+	p.add([]string{"sleep", "1000"})
+	p.add([]string{"/nonexistent"})
+	if _, err := p.launch(); err == nil {
+		t.Fatal("launch succeeded")
+	}
+	list, err := p.rt.List(context.Background())
+	if err != nil || len(list) != 0 {
+		t.Errorf("runc still lists %+v (%v)", list, err)
+	}
+}
+
+func TestExec(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"sleep", "1000"})
+	if _, err := p.launch(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var stdout, stderr strings.Builder
+	code, err := p.rt.Exec(ctx, c.ID, runtime.ExecOptions{
+		Args: []string{"sh", "-c", "echo out $FOO $(id -u); pwd; echo err >&2; exit 7"},
+		Env:  []string{"FOO=bar"}, Cwd: "/tmp", User: "1000:1000",
+		Stdout: &stdout, Stderr: &stderr,
+	})
+	if err != nil || code != 7 {
+		t.Fatalf("exec = %d, %v", code, err)
+	}
+	if stdout.String() != "out bar 1000\n/tmp\n" || stderr.String() != "err\n" {
+		t.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+	code, err = p.rt.Exec(ctx, c.ID, runtime.ExecOptions{Args: []string{"/nonexistent"}})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent") {
+		t.Errorf("exec of a missing command = %d, %v", code, err)
+	}
+	t.Logf("missing command: %v", err)
+	if _, err := p.rt.Exec(ctx, "pbtest-nope", runtime.ExecOptions{Args: []string{"true"}}); err == nil {
+		t.Error("exec into a missing container succeeded")
+	}
+}
+
+func TestMonitorRSS(t *testing.T) {
+	p := newPod(t)
+	a := p.add([]string{"sh", "-c", "echo ready-a; exec sleep 1000"})
+	b := p.add([]string{"sh", "-c", "echo ready-b >&2; exec sleep 1000"})
+	started, err := p.launch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ path, want string }{{a.LogPath, "ready-a"}, {b.LogPath, "ready-b"}} {
+		waitFor(t, c.want, func() bool {
+			data, _ := os.ReadFile(c.path)
+			return strings.Contains(string(data), c.want)
+		})
+	}
+	rss := vmRSS(t, started.MonitorPid)
+	t.Logf("monitor of a pod of two containers: VmRSS %d kB", rss)
+	if os.Getenv("PB_DEBUG_RSS") != "" {
+		d, _ := os.ReadFile(filepath.Join(p.cfg.Dir, "monitor.log"))
+		t.Logf("%s", d)
+		for _, f := range []string{"status", "smaps_rollup", "smaps"} {
+			d, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", started.MonitorPid, f))
+			os.WriteFile("/tmp/pbm-"+f, d, 0o644)
+		}
+	}
+	if rss >= 4096 {
+		t.Errorf("monitor RSS %d kB, want < 4096 kB", rss)
+	}
+	for _, c := range p.cfg.Containers {
+		if err := p.rt.Kill(context.Background(), c.ID, syscall.SIGKILL, runtime.KillOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitExit(t, a)
+	waitExit(t, b)
+	waitFor(t, "monitor exit", func() bool { return !processAlive(started.MonitorPid) })
+}

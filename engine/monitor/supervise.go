@@ -1,0 +1,166 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// drainTimeout bounds how long the monitor waits for a container's stdio to
+// close after its init exited (a process outside the container's pid
+// namespace may hold it open).
+const drainTimeout = 5 * time.Second
+
+// Logger is the part of *slog.Logger the monitor uses; the monitor binary
+// passes a smaller one to stay lean.
+type Logger interface {
+	Debug(msg string, args ...any)
+	Warn(msg string, args ...any)
+	Error(msg string, args ...any)
+}
+
+type discard struct{}
+
+func (discard) Debug(string, ...any) {}
+func (discard) Warn(string, ...any)  {}
+func (discard) Error(string, ...any) {}
+
+// Options are the monitor process' own plumbing.
+type Options struct {
+	Log  Logger   // nil discards; a *slog.Logger fits
+	Sync *os.File // receives the start report, then is closed; may be nil
+	// Started, if set, runs once every container runs (the monitor binary
+	// returns start-up garbage to the OS there).
+	Started func()
+}
+
+// supervisor is one running monitor.
+type supervisor struct {
+	cfg  *Config
+	log  Logger
+	mu   sync.Mutex
+	live map[int]*container // by pid, until reaped
+	done sync.WaitGroup     // one per container until its exit is recorded
+}
+
+// Run is the body of the monitor process: it starts cfg's containers,
+// reports to opts.Sync, then supervises them until all have exited.
+func Run(ctx context.Context, cfg *Config, opts Options) error {
+	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}}
+	if s.log == nil {
+		s.log = discard{}
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return s.fail(opts.Sync, fmt.Errorf("becoming a subreaper: %w", err))
+	}
+	_ = os.WriteFile(cfg.PidPath(), []byte(strconv.Itoa(os.Getpid())), 0o600)
+	sigchld := make(chan os.Signal, 8)
+	signal.Notify(sigchld, syscall.SIGCHLD)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+
+	rep := report{}
+	for _, spec := range cfg.Containers {
+		c := newContainer(s, spec)
+		if err := c.start(ctx); err != nil {
+			s.abort(ctx)
+			return s.fail(opts.Sync, err)
+		}
+		rep.Containers = append(rep.Containers, StartedContainer{ID: c.spec.ID, Pid: c.pid, StartedAt: c.startedAt})
+		s.track(c)
+	}
+	s.send(opts.Sync, rep)
+	if opts.Started != nil {
+		opts.Started()
+	}
+	s.log.Debug("containers started", "count", len(rep.Containers))
+
+	all := make(chan struct{})
+	go func() { s.done.Wait(); close(all) }()
+	for {
+		s.reap()
+		select {
+		case <-sigchld:
+		case <-all:
+			os.Remove(cfg.PidPath())
+			return nil
+		}
+	}
+}
+
+// track registers a started container and reaps it at once if it already exited.
+func (s *supervisor) track(c *container) {
+	s.done.Add(1)
+	s.mu.Lock()
+	s.live[c.pid] = c
+	s.mu.Unlock()
+	s.reap()
+}
+
+// reap collects every tracked container that has exited.
+func (s *supervisor) reap() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for pid, c := range s.live {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		if got == 0 || errors.Is(err, unix.EINTR) {
+			continue
+		}
+		delete(s.live, pid)
+		e := Exit{StartedAt: c.startedAt, FinishedAt: time.Now().UTC()}
+		switch {
+		case err != nil: // not our child: the status is lost
+			s.log.Warn("container process is not a child of the monitor", "id", c.spec.ID, "pid", pid, "err", err)
+			e.Code = 255
+		case ws.Signaled():
+			e.Signal = int(ws.Signal())
+			e.Code = 128 + e.Signal
+		default:
+			e.Code = ws.ExitStatus()
+		}
+		go func() {
+			defer s.done.Done()
+			c.finish(context.Background(), e)
+		}()
+	}
+}
+
+// abort removes the containers started so far.
+func (s *supervisor) abort(ctx context.Context) {
+	s.mu.Lock()
+	live := s.live
+	s.live = map[int]*container{}
+	s.mu.Unlock()
+	for pid, c := range live {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		c.finish(ctx, Exit{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL), StartedAt: c.startedAt, FinishedAt: time.Now().UTC()})
+		s.done.Done()
+	}
+}
+
+func (s *supervisor) fail(sync *os.File, err error) error {
+	s.log.Error("monitor failed", "err", err)
+	os.Remove(s.cfg.PidPath())
+	s.send(sync, report{Error: err.Error()})
+	return err
+}
+
+func (s *supervisor) send(sync *os.File, rep report) {
+	if sync == nil {
+		return
+	}
+	if _, err := sync.Write(encodeReport(&rep)); err != nil {
+		s.log.Warn("writing start report", "err", err)
+	}
+	sync.Close()
+}

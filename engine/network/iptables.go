@@ -1,0 +1,119 @@
+package network
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// sharedChains are created by the plugins for every container; they are
+// never removed for one container.
+var sharedChains = map[string]bool{
+	"CNI-HOSTPORT-DNAT": true, "CNI-HOSTPORT-SNAT": true, "CNI-HOSTPORT-MASQ": true,
+	"CNI-HOSTPORT-SETMARK": true, "CNI-FORWARD": true, "CNI-ADMIN": true,
+}
+
+// sweepIPTables removes every iptables rule whose comment names containerID
+// (bridge masquerade, portmap DNAT) and the per-container chains they jump
+// to. The bridge plugin cannot remove its masquerade chain once the
+// namespace is gone; this catches that and any half-done ADD.
+func sweepIPTables(ctx context.Context, containerID string) error {
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return nil // no iptables, no rules
+	}
+	var errs []error
+	for _, table := range []string{"nat", "filter"} {
+		errs = append(errs, sweepTable(ctx, table, containerID))
+	}
+	return errors.Join(errs...)
+}
+
+func sweepTable(ctx context.Context, table, containerID string) error {
+	out, err := iptables(ctx, "-t", table, "-S")
+	if err != nil {
+		return err
+	}
+	marker := fmt.Sprintf(`id: \"%s\"`, containerID)
+	chains := map[string]bool{}
+	var errs []error
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, marker) {
+			continue
+		}
+		args := splitRule(line)
+		if len(args) < 2 {
+			continue
+		}
+		if t := jumpTarget(args); strings.HasPrefix(t, "CNI-") && !sharedChains[t] {
+			chains[t] = true
+		}
+		args[0] = "-D"
+		if _, err := iptables(ctx, append([]string{"-t", table}, args...)...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for c := range chains {
+		if _, err := iptables(ctx, "-t", table, "-F", c); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := iptables(ctx, "-t", table, "-X", c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func iptables(ctx context.Context, args ...string) ([]byte, error) {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "iptables", append([]string{"-w"}, args...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func jumpTarget(args []string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "-j" || args[i] == "-g" {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// splitRule splits one line of `iptables -S` into arguments: words, with
+// double-quoted strings in which \" and \\ are escapes.
+func splitRule(line string) []string {
+	var args []string
+	var cur strings.Builder
+	inQuote, have := false, false
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\' && inQuote && i+1 < len(line):
+			i++
+			cur.WriteByte(line[i])
+		case c == '"':
+			inQuote, have = !inQuote, true
+		case c == ' ' && !inQuote:
+			if have {
+				args = append(args, cur.String())
+				cur.Reset()
+				have = false
+			}
+		default:
+			cur.WriteByte(c)
+			have = true
+		}
+	}
+	if have {
+		args = append(args, cur.String())
+	}
+	return args
+}

@@ -1,0 +1,2 @@
+// Package testenv provides test fixtures: a real local registry and small images built from busybox-static.
+package testenv

@@ -1,0 +1,247 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Set is what one or more inputs decoded to: objects in input order and warnings.
+type Set struct {
+	Objects  []*Object `json:"objects"`
+	Warnings []Finding `json:"warnings,omitempty"`
+}
+
+// Object is one decoded Kubernetes object and where it came from.
+type Object struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace,omitempty"`
+	// Obj is the typed object (*corev1.Pod, *appsv1.Deployment...), nil for other kinds.
+	Obj runtime.Object `json:"-"`
+	// Raw is the document as generic JSON values (unknown fields removed when Obj is set).
+	Raw map[string]any `json:"-"`
+	// Source is where the object starts.
+	Source Pos `json:"source"`
+	// Index is the object's place in its Set.
+	Index int `json:"index"`
+	pos   map[string]Pos
+}
+
+// Ref returns "Kind/name".
+func (o *Object) Ref() string {
+	if o.Name == "" || o.Kind == "" {
+		return o.Kind + o.Name
+	}
+	return o.Kind + "/" + o.Name
+}
+
+// Known reports whether the object decoded into a typed Kubernetes object.
+func (o *Object) Known() bool { return o.Obj != nil }
+
+// PosOf returns the position of a field path such as spec.containers[0].image; for a
+// path not written in the input it returns the nearest written parent, then Source.
+func (o *Object) PosOf(path string) Pos {
+	for p := path; p != ""; p = parent(p) {
+		if pos, ok := o.pos[p]; ok {
+			return pos
+		}
+	}
+	return o.Source
+}
+
+// Finding returns an error finding about the field at path of this object.
+func (o *Object) Finding(path, format string, args ...any) *Finding {
+	return &Finding{Pos: o.PosOf(path), Severity: SeverityError, Object: o.Ref(), Path: path,
+		Message: fmt.Sprintf(format, args...)}
+}
+
+// Warning returns a warning finding about the field at path of this object.
+func (o *Object) Warning(path, format string, args ...any) Finding {
+	f := o.Finding(path, format, args...)
+	f.Severity = SeverityWarning
+	return *f
+}
+
+func parent(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		switch p[i] {
+		case '.':
+			return p[:i]
+		case '[':
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+// Append adds the objects and warnings of other to s, renumbering the objects.
+func (s *Set) Append(other *Set) {
+	for _, o := range other.Objects {
+		o.Index = len(s.Objects)
+		s.Objects = append(s.Objects, o)
+	}
+	s.Warnings = append(s.Warnings, other.Warnings...)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Decode reads every document of a YAML or JSON input named name (kind: List
+// expanded). Unknown fields become warnings; syntax errors, duplicate keys and
+// wrong types are errors (joined *Finding values). The Set holds what decoded.
+func Decode(name string, data []byte) (*Set, error) {
+	set := &Set{}
+	if len(data) > MaxInputSize {
+		return set, &Finding{Pos: Pos{File: name}, Severity: SeverityError,
+			Message: fmt.Sprintf("input is %d bytes, more than the %d allowed", len(data), MaxInputSize)}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var errs []error
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			errs = append(errs, syntaxFinding(name, err))
+			break
+		}
+		errs = append(errs, decodeDoc(set, name, &doc)...)
+	}
+	return set, errors.Join(errs...)
+}
+
+func syntaxFinding(name string, err error) *Finding {
+	f := &Finding{Pos: Pos{File: name}, Severity: SeverityError, Message: err.Error()}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		f.Line, _ = strconv.Atoi(m[1])
+		f.Message = "invalid YAML: " + m[2]
+	}
+	return f
+}
+
+// decodeDoc converts one YAML document and adds its object(s) to set.
+func decodeDoc(set *Set, name string, doc *yaml.Node) []error {
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	root := doc.Content[0]
+	if root.ShortTag() == "!!null" {
+		return nil
+	}
+	return decodeNode(set, name, root)
+}
+
+func decodeNode(set *Set, name string, n *yaml.Node) []error {
+	t := &tree{file: name, pos: map[string]Pos{}}
+	start := t.at(n)
+	v, err := t.value(n, "", 0)
+	if err != nil {
+		return []error{err}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return append(findingErrors(t.errs, ""), &Finding{Pos: start, Severity: SeverityError,
+			Message: fmt.Sprintf("document is a %s, not an object", typeName(v))})
+	}
+	obj := &Object{Raw: m, Source: start, pos: t.pos}
+	obj.APIVersion, _ = m["apiVersion"].(string)
+	obj.Kind, _ = m["kind"].(string)
+	if md, ok := m["metadata"].(map[string]any); ok {
+		obj.Name, _ = md["name"].(string)
+		obj.Namespace, _ = md["namespace"].(string)
+	}
+	if items, isList := listItems(n, m); isList {
+		var errs []error // the items report their own findings
+		for _, item := range items {
+			errs = append(errs, decodeNode(set, name, item)...)
+		}
+		return errs
+	}
+	errs := findingErrors(t.errs, obj.Ref())
+	if obj.Kind == "" {
+		return append(errs, obj.Finding("kind", `missing "kind"`))
+	}
+	if len(errs) == 0 {
+		errs = append(errs, typed(set, obj)...)
+	}
+	obj.Index = len(set.Objects)
+	set.Objects = append(set.Objects, obj)
+	return errs
+}
+
+// listItems returns the item nodes of a kind: List (or FooList) document.
+func listItems(n *yaml.Node, m map[string]any) ([]*yaml.Node, bool) {
+	kind, _ := m["kind"].(string)
+	if _, known := byKind[kind]; known || len(kind) < 4 || kind[len(kind)-4:] != "List" {
+		return nil, false
+	}
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "items" && n.Content[i+1].Kind == yaml.SequenceNode {
+			return n.Content[i+1].Content, true
+		}
+	}
+	_, hasItems := m["items"]
+	return nil, hasItems
+}
+
+// typed decodes obj.Raw into its Go type when the kind is known.
+func typed(set *Set, obj *Object) []error {
+	info, ok := byGVK[obj.APIVersion+"/"+obj.Kind]
+	if !ok {
+		if k, known := byKind[obj.Kind]; known {
+			set.Warnings = append(set.Warnings, obj.Warning("apiVersion",
+				"apiVersion %q of %s is not supported (use %q)", obj.APIVersion, obj.Kind, k.apiVersion))
+		}
+		return nil
+	}
+	into := info.new()
+	c := &checker{obj: obj}
+	c.check(obj.Raw, reflectType(into), "")
+	sort.SliceStable(c.found, func(i, j int) bool {
+		a, b := c.found[i].Pos, c.found[j].Pos
+		return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
+	})
+	var errs []error
+	for i := range c.found {
+		if c.found[i].Severity == SeverityError {
+			errs = append(errs, &c.found[i])
+		} else {
+			set.Warnings = append(set.Warnings, c.found[i])
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	b, err := json.Marshal(obj.Raw)
+	if err == nil {
+		err = json.Unmarshal(b, into)
+	}
+	if err != nil {
+		return []error{obj.Finding("", "decoding %s: %v", obj.Kind, err)}
+	}
+	obj.Obj = into
+	return nil
+}
+
+func findingErrors(fs []Finding, ref string) []error {
+	out := make([]error, 0, len(fs))
+	for i := range fs {
+		fs[i].Object = ref
+		out = append(out, &fs[i])
+	}
+	return out
+}

@@ -1,0 +1,305 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestDecodeFindings(t *testing.T) {
+	cases := []struct {
+		name, in  string
+		wantErr   string
+		wantWarns []string
+	}{
+		{
+			name: "unknown field with did-you-mean",
+			in: "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n" +
+				"      containerz: []\n      containers: [{name: a, image: b}]\n",
+			wantWarns: []string{`f.yaml:8:7: Deployment/web: spec.template.spec.containerz: unknown field "containerz" (did you mean "containers"?)`},
+		},
+		{
+			name:      "unknown field far from any",
+			in:        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: b}]\n  zzzzzzzz: 1\n",
+			wantWarns: []string{`f.yaml:6:3: Pod/p: spec.zzzzzzzz: unknown field "zzzzzzzz"`},
+		},
+		{
+			name:      "case typo",
+			in:        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  Containers: [{name: a, image: b}]\n",
+			wantWarns: []string{`f.yaml:5:3: Pod/p: spec.Containers: unknown field "Containers" (did you mean "containers"?)`},
+		},
+		{
+			name:    "wrong type string for int",
+			in:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    ports:\n    - containerPort: \"80\"\n",
+			wantErr: `f.yaml:8:7: Pod/p: spec.containers[0].ports[0].containerPort: wrong type: expected integer, got string "80"`,
+		},
+		{
+			name:    "wrong type number for string",
+			in:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    env: [{name: X, value: 1}]\n",
+			wantErr: `f.yaml:7:21: Pod/p: spec.containers[0].env[0].value: wrong type: expected string, got integer 1`,
+		},
+		{
+			name:    "wrong type map for list",
+			in:      "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: {name: a}\n",
+			wantErr: `f.yaml:5:3: Pod/p: spec.containers: wrong type: expected list, got object`,
+		},
+		{
+			name:    "duplicate key",
+			in:      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: x\n  a: y\n",
+			wantErr: `f.yaml:7:3: ConfigMap/c: data.a: duplicate key "a" (first at line 6)`,
+		},
+		{
+			name:    "syntax error",
+			in:      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n   bad: indent\n",
+			wantErr: `f.yaml:5: invalid YAML: mapping values are not allowed in this context`,
+		},
+		{
+			name:    "syntax error in second document",
+			in:      "apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n---\nkind: Pod\nmetadata: {name: [}\n",
+			wantErr: `f.yaml:5: invalid YAML: did not find expected node content`,
+		},
+		{
+			name:    "missing kind",
+			in:      "apiVersion: v1\nmetadata: {name: p}\n",
+			wantErr: `f.yaml:1:1: p: kind: missing "kind"`,
+		},
+		{
+			name:    "not an object",
+			in:      "- a\n- b\n",
+			wantErr: `f.yaml:1:1: document is a list, not an object`,
+		},
+		{
+			name:    "too deep",
+			in:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nx: " + strings.Repeat("[", 150) + strings.Repeat("]", 150) + "\n",
+			wantErr: `f.yaml:4:104: x` + strings.Repeat("[0]", 100) + `: nesting deeper than 100 levels`,
+		},
+		{
+			name:    "infinity",
+			in:      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nx: .inf\n",
+			wantErr: `f.yaml:4:4: ConfigMap/c: x: number .inf cannot be represented in JSON`,
+		},
+		{
+			name:      "old apiVersion",
+			in:        "apiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: d}\n",
+			wantWarns: []string{`f.yaml:1:1: Deployment/d: apiVersion: apiVersion "extensions/v1beta1" of Deployment is not supported (use "apps/v1")`},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := Decode("f.yaml", []byte(tc.in))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.wantErr {
+				t.Errorf("error\n got: %s\nwant: %s", got, tc.wantErr)
+			}
+			var warns []string
+			for _, w := range set.Warnings {
+				warns = append(warns, w.String())
+			}
+			if fmt.Sprint(warns) != fmt.Sprint(tc.wantWarns) {
+				t.Errorf("warnings\n got: %q\nwant: %q", warns, tc.wantWarns)
+			}
+		})
+	}
+}
+
+func TestDecodeErrorsAreFindings(t *testing.T) {
+	_, err := Decode("f.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: 1, a: 2}\n"))
+	var f *Finding
+	if !errors.As(err, &f) || f.Severity != SeverityError || f.Path != "data.a" || f.Line != 4 {
+		t.Fatalf("error %v: want a positioned *Finding", err)
+	}
+}
+
+func TestDecodeSizeCap(t *testing.T) {
+	_, err := Decode("big.yaml", make([]byte, MaxInputSize+1))
+	want := fmt.Sprintf("big.yaml: input is %d bytes, more than the %d allowed", MaxInputSize+1, MaxInputSize)
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %s", err, want)
+	}
+}
+
+func TestDecodeAliasBomb(t *testing.T) {
+	in := "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n" +
+		"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n" +
+		"g: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nkind: ConfigMap\napiVersion: v1\n"
+	_, err := Decode("bomb.yaml", []byte(in))
+	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+		t.Fatalf("error %v, want the expansion limit", err)
+	}
+}
+
+func TestPositions(t *testing.T) {
+	in := "# leading comment\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: prod\nspec:\n" +
+		"  template:\n    spec:\n      containers:\n        - name: web\n          image: nginx\n" +
+		"          ports:\n            - containerPort: 80\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n" +
+		"data:\n  app.conf: x\n"
+	set, err := Decode("p.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Objects) != 2 {
+		t.Fatalf("%d objects, want 2", len(set.Objects))
+	}
+	d, c := set.Objects[0], set.Objects[1]
+	checks := []struct {
+		obj  *Object
+		path string
+		want string
+	}{
+		{d, "", "p.yaml:3:1"},
+		{d, "spec.template.spec.containers[0]", "p.yaml:12:11"},
+		{d, "spec.template.spec.containers[0].image", "p.yaml:13:11"},
+		{d, "spec.template.spec.containers[0].ports[0].containerPort", "p.yaml:15:15"},
+		{d, "spec.template.spec.containers[0].ports[0].hostPort", "p.yaml:15:15"},
+		{d, "spec.template.spec.volumes[3].name", "p.yaml:10:5"},
+		{c, "data[app.conf]", "p.yaml:21:3"},
+		{c, "", "p.yaml:17:1"},
+	}
+	for _, ck := range checks {
+		if got := ck.obj.PosOf(ck.path).String(); got != ck.want {
+			t.Errorf("%s PosOf(%q) = %s, want %s", ck.obj.Ref(), ck.path, got, ck.want)
+		}
+	}
+	if d.Namespace != "prod" || d.Name != "web" || d.Index != 0 || c.Index != 1 {
+		t.Errorf("object metadata %+v %+v", d, c)
+	}
+	dep, ok := d.Obj.(*appsv1.Deployment)
+	if !ok || dep.Spec.Template.Spec.Containers[0].Ports[0].ContainerPort != 80 {
+		t.Fatalf("typed object %#v", d.Obj)
+	}
+}
+
+func TestAppendRenumbers(t *testing.T) {
+	a, _ := Decode("a", []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"))
+	b, _ := Decode("b", []byte("apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"))
+	a.Append(b)
+	if len(a.Objects) != 2 || a.Objects[1].Index != 1 || a.Objects[1].Source.File != "b" {
+		t.Fatalf("append: %+v", a.Objects)
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	p := &corev1.Pod{}
+	p.Name = "x"
+	p.Spec.Containers = []corev1.Container{{Name: "c", Image: "busybox"}}
+	cm := &corev1.ConfigMap{Data: map[string]string{"k": "v"}}
+	cm.Name = "c"
+	out, err := Encode(p, cm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\nspec:\n  containers:\n  - image: busybox\n    name: c\n    resources: {}\n" +
+		"---\napiVersion: v1\ndata:\n  k: v\nkind: ConfigMap\nmetadata:\n  name: c\n"
+	if string(out) != want {
+		t.Fatalf("encode:\n%s\nwant:\n%s", out, want)
+	}
+	set, err := Decode("rt.yaml", out)
+	if err != nil || len(set.Objects) != 2 || len(set.Warnings) != 0 {
+		t.Fatalf("decode of encoded: %v %+v", err, set)
+	}
+	if _, err := Encode((*corev1.Pod)(nil)); err == nil {
+		t.Error("encoding a nil object: no error")
+	}
+}
+
+// goldenView is what a manifest golden file records of a decode.
+type goldenView struct {
+	Objects  []goldenObject `json:"objects"`
+	Warnings []string       `json:"warnings,omitempty"`
+	Error    string         `json:"error,omitempty"`
+}
+
+type goldenObject struct {
+	Ref    string `json:"ref"`
+	Type   string `json:"type"`
+	Source string `json:"source"`
+}
+
+func TestGolden(t *testing.T) {
+	ins, _ := filepath.Glob("testdata/*/in.yaml")
+	if len(ins) == 0 {
+		t.Fatal("no golden cases")
+	}
+	for _, in := range ins {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			data, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			set, err := Decode("in.yaml", data)
+			var v goldenView
+			if err != nil {
+				v.Error = err.Error()
+			}
+			var typed []runtime.Object
+			for _, o := range set.Objects {
+				v.Objects = append(v.Objects, goldenObject{Ref: o.Ref(), Type: fmt.Sprintf("%T", o.Obj), Source: o.Source.String()})
+				if o.Known() {
+					typed = append(typed, o.Obj)
+				}
+			}
+			for _, w := range set.Warnings {
+				v.Warnings = append(v.Warnings, w.String())
+			}
+			js, _ := json.MarshalIndent(v, "", "  ")
+			compare(t, filepath.Join(dir, "want.json"), append(js, '\n'))
+			enc, err := Encode(typed...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, filepath.Join(dir, "want.yaml"), enc)
+		})
+	}
+}
+
+func compare(t *testing.T, file string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (go test ./kube/manifest -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test ./kube/manifest -update to accept):\n%s", file, got)
+	}
+}
+
+func TestScalars(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n" +
+		"  volumes:\n  - {name: a, configMap: {name: a, defaultMode: 0644}}\n  - {name: b, configMap: {name: b, defaultMode: 0o600}}\n" +
+		"  - {name: c, configMap: {name: c, defaultMode: 420}}\n  terminationGracePeriodSeconds: -0\n  hostNetwork: True\n"
+	set, err := Decode("s.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := set.Objects[0].Obj.(*corev1.Pod)
+	for i, want := range []int32{0o644, 0o600, 420} {
+		if got := *p.Spec.Volumes[i].ConfigMap.DefaultMode; got != want {
+			t.Errorf("volume %d defaultMode %o, want %o", i, got, want)
+		}
+	}
+	if !p.Spec.HostNetwork {
+		t.Error("hostNetwork: True not read as a boolean")
+	}
+}

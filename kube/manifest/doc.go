@@ -1,0 +1,2 @@
+// Package manifest decodes and encodes multi-document Kubernetes YAML and JSON, strictly and with line:column positions.
+package manifest

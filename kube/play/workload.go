@@ -1,0 +1,139 @@
+package play
+
+import (
+	"encoding/json"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podbay/podbay/kube/manifest"
+	"github.com/podbay/podbay/pod"
+)
+
+// instance is one pod a workload makes.
+type instance struct {
+	name      string
+	hostname  string
+	subdomain string
+	owner     *pod.Owner
+	job       *pod.JobSpec
+}
+
+// workload expands a Pod or a workload object into the pods it makes.
+func (t *translator) workload(o *manifest.Object) {
+	var (
+		meta  metav1.ObjectMeta
+		tmpl  corev1.PodTemplateSpec
+		base  = "spec.template"
+		insts []instance
+	)
+	switch x := o.Obj.(type) {
+	case *corev1.Pod:
+		meta, tmpl, base = x.ObjectMeta, corev1.PodTemplateSpec{ObjectMeta: x.ObjectMeta, Spec: x.Spec}, ""
+		insts = []instance{{name: x.Name}}
+	case *appsv1.Deployment:
+		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		insts = replicas(x.Name, "Deployment", x.Spec.Replicas)
+	case *appsv1.ReplicaSet:
+		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		insts = replicas(x.Name, "ReplicaSet", x.Spec.Replicas)
+	case *appsv1.StatefulSet:
+		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		for i := range count(x.Spec.Replicas, 1) {
+			n := fmt.Sprintf("%s-%d", x.Name, i)
+			insts = append(insts, instance{name: n, hostname: n, subdomain: x.Spec.ServiceName,
+				owner: &pod.Owner{Kind: "StatefulSet", Name: x.Name, Index: i}})
+		}
+	case *appsv1.DaemonSet:
+		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		insts = []instance{{name: x.Name + "-pod", owner: &pod.Owner{Kind: "DaemonSet", Name: x.Name}}}
+	case *batchv1.Job:
+		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		insts = jobPods(x.Name, "Job", &x.Spec)
+	case *batchv1.CronJob:
+		if !t.opts.RunCronJobs {
+			t.warn(o.Warning("", "CronJob %q is not run (--run-cronjobs runs its job once)", x.Name))
+			return
+		}
+		meta, tmpl, base = x.ObjectMeta, x.Spec.JobTemplate.Spec.Template, "spec.jobTemplate.spec.template"
+		insts = jobPods(x.Name, "CronJob", &x.Spec.JobTemplate.Spec)
+	default:
+		t.warn(o.Warning("", "kind %s is not run", o.Kind))
+		return
+	}
+	if len(insts) == 0 {
+		t.warn(o.Warning("spec.replicas", "%s has 0 replicas: no pod is created", o.Ref()))
+	}
+	ns := nsOr(meta.Namespace)
+	for _, in := range insts {
+		p := &podBuilder{t: t, obj: o, base: base, tmpl: &tmpl, ns: ns, inst: in}
+		spec, err := p.build()
+		if err != nil {
+			t.fail(err)
+			return
+		}
+		t.play.Pods = append(t.play.Pods, *spec)
+	}
+}
+
+func count(r *int32, def int) int {
+	if r == nil {
+		return def
+	}
+	return int(*r)
+}
+
+func replicas(name, kind string, r *int32) []instance {
+	var out []instance
+	for i := range count(r, 1) {
+		out = append(out, instance{name: fmt.Sprintf("%s-pod-%d", name, i),
+			owner: &pod.Owner{Kind: kind, Name: name, Index: i}})
+	}
+	return out
+}
+
+// jobPods makes one pod per parallelism slot that has a completion to run.
+func jobPods(name, kind string, s *batchv1.JobSpec) []instance {
+	js := &pod.JobSpec{Parallelism: 1, BackoffLimit: 6, ActiveDeadlineSeconds: s.ActiveDeadlineSeconds}
+	if s.Parallelism != nil {
+		js.Parallelism = *s.Parallelism
+	}
+	switch {
+	case s.Completions != nil:
+		js.Completions = *s.Completions
+	case s.Parallelism == nil:
+		js.Completions = 1 // Kubernetes defaults both to 1; 0 means a work queue
+	}
+	if s.BackoffLimit != nil {
+		js.BackoffLimit = *s.BackoffLimit
+	}
+	if s.CompletionMode != nil {
+		js.CompletionMode = string(*s.CompletionMode)
+	}
+	n := js.Parallelism
+	if s.Completions != nil && js.Completions < n {
+		n = js.Completions
+	}
+	var out []instance
+	for i := range int(n) {
+		out = append(out, instance{name: fmt.Sprintf("%s-pod-%d", name, i), job: js,
+			owner: &pod.Owner{Kind: kind, Name: name, Index: i}})
+	}
+	return out
+}
+
+// source returns the pod, as the Kubernetes object it would be, in JSON.
+func source(name, ns string, tmpl *corev1.PodTemplateSpec) json.RawMessage {
+	p := corev1.Pod{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: *tmpl.ObjectMeta.DeepCopy(), Spec: *tmpl.Spec.DeepCopy()}
+	p.Name, p.Namespace = name, ns
+	b, err := json.Marshal(map[string]any{"apiVersion": p.APIVersion, "kind": p.Kind,
+		"metadata": p.ObjectMeta, "spec": p.Spec})
+	if err != nil {
+		return nil
+	}
+	return b
+}

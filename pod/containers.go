@@ -1,0 +1,352 @@
+package pod
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podbay/podbay/engine/image"
+	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/runtime"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// Sentinel errors of container operations.
+var (
+	ErrRunning    = errors.New("container is running")
+	ErrNotRunning = errors.New("container is not running")
+)
+
+// Manager runs containers and pods on top of the engine packages. It holds
+// only handles; every operation is a short transaction on the state store.
+type Manager struct {
+	Root, Runroot string
+	Images        *image.Store
+	Runtime       *runtime.Runtime
+	State         *state.Store
+	MonitorBin    string
+	Log           *slog.Logger
+}
+
+// ContainerOptions are what `podbay create/run` accept.
+type ContainerOptions struct {
+	Name        string
+	Image       string
+	Command     []string
+	Entrypoint  []string // nil: the image's
+	EntrySet    bool     // --entrypoint was given (may be empty)
+	Env         []string
+	Volumes     []string // SRC:DST[:ro]
+	Workdir     string
+	User        string
+	Network     string // none, host, or a network name ("" = default)
+	Hostname    string
+	Memory      int64
+	CPUs        float64
+	CapAdd      []string
+	CapDrop     []string
+	ReadOnly    bool
+	Privileged  bool
+	AutoRemove  bool
+	Tty         bool
+	Interactive bool
+	Labels      map[string]string
+	Pull        image.PullOptions
+	PullPolicy  string // missing (default), always, never
+	Pod         string
+}
+
+func (m *Manager) containerDir(id string) string   { return filepath.Join(m.Root, "containers", id) }
+func (m *Manager) containerRunDir(id string) string { return filepath.Join(m.Runroot, "containers", id) }
+
+// resolveImage finds ref locally or pulls it, following the pull policy.
+func (m *Manager) resolveImage(ctx context.Context, ref, policy string, opts image.PullOptions) (*image.Image, error) {
+	if policy != "always" {
+		img, err := m.Images.Get(ctx, ref)
+		if err == nil {
+			return img, nil
+		}
+		if !errors.Is(err, image.ErrNotFound) || policy == "never" {
+			return nil, err
+		}
+	}
+	return m.Images.Pull(ctx, ref, opts)
+}
+
+// Create makes a container: its record, root filesystem and OCI bundle.
+// On any error nothing is left behind.
+func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Container, err error) {
+	randomName := o.Name == ""
+	if randomName {
+		o.Name = RandomName()
+	}
+	if err := CheckName(o.Name); err != nil {
+		return nil, err
+	}
+	img, err := m.resolveImage(ctx, o.Image, o.PullPolicy, o.Pull)
+	if err != nil {
+		return nil, err
+	}
+	id := NewID()
+	c = &state.Container{
+		ID: id, Name: o.Name, Image: firstName(img, o.Image), ImageID: img.ID, Created: time.Now().UTC(),
+		Bundle: m.containerDir(id), Rootfs: filepath.Join(m.containerRunDir(id), "rootfs"),
+		Upper: filepath.Join(m.containerDir(id), "upper"), LogPath: filepath.Join(m.containerDir(id), "ctr.log"),
+		Runtime: m.Runtime.Path(), State: state.StateCreated, AutoRemove: o.AutoRemove, Labels: o.Labels,
+	}
+	c.Config, _ = json.Marshal(o)
+	err = m.claim(ctx, c)
+	for try := 0; randomName && errors.Is(err, state.ErrNameInUse) && try < 10; try++ {
+		c.Name = RandomName()
+		err = m.claim(ctx, c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, m.removeFiles(ctx, c))
+		}
+	}()
+	if err := m.prepareRootfs(ctx, c, img); err != nil {
+		return nil, err
+	}
+	spec, err := m.buildSpec(ctx, c, img, o)
+	if err != nil {
+		return nil, err
+	}
+	c.Command = spec.Process.Args
+	if err := runtime.WriteBundle(c.Bundle, spec); err != nil {
+		return nil, err
+	}
+	c.State, c.Pid, c.PidStart = state.StateCreated, 0, 0
+	if err := m.State.Update(ctx, func(tx *state.Tx) error { return tx.PutContainer(c) }); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// StateCreating marks a record whose creation is in progress; the creator's
+// pid and start time tell a live creation from one a kill -9 cut short.
+const StateCreating = "creating"
+
+// claim records c in the creating state, claiming its name. A name held by
+// an orphaned creation is taken over.
+func (m *Manager) claim(ctx context.Context, c *state.Container) error {
+	start, _ := procStartTime(os.Getpid())
+	c.State, c.Pid, c.PidStart = StateCreating, os.Getpid(), start
+	var stale *state.Container
+	err := m.State.Update(ctx, func(tx *state.Tx) error {
+		err := tx.PutContainer(c)
+		if errors.Is(err, state.ErrNameInUse) {
+			if old, lerr := tx.LookupContainer(c.Name); lerr == nil && m.orphaned(old) {
+				stale = old
+			}
+		}
+		return err
+	})
+	if stale == nil {
+		return err
+	}
+	if err := m.removeFiles(ctx, stale); err != nil {
+		return err
+	}
+	return m.State.Update(ctx, func(tx *state.Tx) error { return tx.PutContainer(c) })
+}
+
+// orphaned tells whether c is a creation whose creator is gone.
+func (m *Manager) orphaned(c *state.Container) bool {
+	return c.State == StateCreating && !processAlive(c.Pid, c.PidStart)
+}
+
+func firstName(img *image.Image, ref string) string {
+	if len(img.Names) > 0 {
+		return img.Names[0]
+	}
+	return ref
+}
+
+func (m *Manager) prepareRootfs(ctx context.Context, c *state.Container, img *image.Image) error {
+	lowers, err := m.Images.LayerDirs(ctx, img)
+	if err != nil {
+		return err
+	}
+	work := filepath.Join(m.containerDir(c.ID), "work")
+	for _, d := range []string{c.Upper, work, c.Rootfs} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	if mounted(c.Rootfs) {
+		return nil
+	}
+	return image.MountRootfs(ctx, lowers, c.Upper, work, c.Rootfs)
+}
+
+// mounted tells whether dir is a mount point (its device differs from its parent's).
+func mounted(dir string) bool {
+	var st, pst syscall.Stat_t
+	if syscall.Stat(dir, &st) != nil || syscall.Stat(filepath.Dir(dir), &pst) != nil {
+		return false
+	}
+	return st.Dev != pst.Dev
+}
+
+// removeFiles undoes everything Create and Start made on disk, and the record.
+func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
+	var errs []error
+	_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	if err := image.UnmountRootfs(c.Rootfs); err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range []string{m.containerRunDir(c.ID), m.containerDir(c.ID)} {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", d, err))
+		}
+	}
+	err := m.State.Update(ctx, func(tx *state.Tx) error {
+		if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// Lookup finds a container by name or ID and brings its state up to date.
+func (m *Manager) Lookup(ctx context.Context, ref string) (*state.Container, error) {
+	var c *state.Container
+	err := m.State.View(ctx, func(tx *state.Tx) error {
+		var err error
+		c, err = tx.LookupContainer(ref)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m.refresh(ctx, c)
+}
+
+// List returns every container with its state brought up to date.
+func (m *Manager) List(ctx context.Context) ([]*state.Container, error) {
+	var cs []*state.Container
+	err := m.State.View(ctx, func(tx *state.Tx) error {
+		var err error
+		cs, err = tx.Containers()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := cs[:0]
+	for _, c := range cs {
+		if m.orphaned(c) {
+			// A killed create left this behind: finish its clean-up.
+			if err := m.removeFiles(ctx, c); err != nil {
+				m.Log.Warn("cleaning up a half-created container", "id", c.ID, "err", err)
+			}
+			continue
+		}
+		if c, err = m.refresh(ctx, c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (m *Manager) exitFile(id string) string { return filepath.Join(m.containerRunDir(id), "exit") }
+
+// refresh reconciles a running record with the facts: the monitor's exit
+// file, then whether the container process is still alive. It tells the
+// truth even when the monitor was killed.
+func (m *Manager) refresh(ctx context.Context, c *state.Container) (*state.Container, error) {
+	if c.State != state.StateRunning {
+		return c, nil
+	}
+	if processAlive(c.Pid, c.PidStart) {
+		return c, nil
+	}
+	ex, err := m.awaitExitFile(ctx, c)
+	switch {
+	case err == nil:
+		c.State, c.ExitCode, c.FinishedAt = state.StateExited, ex.Code, ex.FinishedAt
+	default:
+		// Neither an exit record nor a live process: the monitor died too.
+		c.State, c.ExitCode, c.FinishedAt = state.StateExited, -1, time.Now().UTC()
+	}
+	err = m.State.Update(ctx, func(tx *state.Tx) error {
+		cur, err := tx.Container(c.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State == state.StateRunning && cur.Pid == c.Pid {
+			cur.State, cur.ExitCode, cur.FinishedAt = c.State, c.ExitCode, c.FinishedAt
+			c = cur
+			return tx.PutContainer(cur)
+		}
+		c = cur
+		return nil
+	})
+	return c, err
+}
+
+// awaitExitFile reads the monitor's exit record; while the monitor is alive
+// (it may be reaping the process right now) it waits for it a little.
+func (m *Manager) awaitExitFile(ctx context.Context, c *state.Container) (*monitor.Exit, error) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		ex, err := monitor.ReadExit(m.exitFile(c.ID))
+		if err == nil || !processAlive(c.MonitorPid, c.MonitorStart) || time.Now().After(deadline) {
+			return ex, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// processAlive tells whether pid is alive and is still the process that
+// started at start (clock ticks since boot), so a reused pid is not mistaken.
+func processAlive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	st, err := procStartTime(pid)
+	if err != nil {
+		return false
+	}
+	return start == 0 || st == start
+}
+
+func procStartTime(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(s[i+1:])
+	// After the command: state is field 3; starttime is field 22.
+	if len(fields) < 20 {
+		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
+	}
+	if fields[0] == "Z" {
+		return 0, fmt.Errorf("process %d is a zombie", pid)
+	}
+	var v uint64
+	_, err = fmt.Sscan(fields[19], &v)
+	return v, err
+}

@@ -1,0 +1,46 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/podbay/podbay/engine/runtime"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// ExecOptions describe a process to run in a running container.
+type ExecOptions struct {
+	Args    []string
+	Env     []string
+	Workdir string
+	User    string // name or uid[:group], looked up in the container's /etc/passwd
+	Tty     bool
+	Detach  bool
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// Exec runs a process in a running container and returns its exit code.
+func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (int, error) {
+	c, err := m.Lookup(ctx, ref)
+	if err != nil {
+		return -1, err
+	}
+	if c.State != state.StateRunning {
+		return -1, fmt.Errorf("exec in %s: can only exec into running containers: %w", c.Name, ErrNotRunning)
+	}
+	user := ""
+	if o.User != "" {
+		u, err := runtime.LookupUser(c.Rootfs, o.User)
+		if err != nil {
+			return -1, fmt.Errorf("exec in %s: %w", c.Name, err)
+		}
+		user = fmt.Sprintf("%d:%d", u.UID, u.GID)
+	}
+	return m.Runtime.Exec(ctx, c.ID, runtime.ExecOptions{
+		Args: o.Args, Env: o.Env, Cwd: o.Workdir, User: user, Tty: o.Tty, Detach: o.Detach,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+	})
+}

@@ -1,0 +1,170 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/runtime"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// Start starts a created or exited container under a new monitor.
+func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, error) {
+	c, err := m.Lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == state.StateRunning {
+		return c, nil
+	}
+	img, err := m.Images.Get(ctx, c.ImageID)
+	if err != nil {
+		return nil, fmt.Errorf("container %s: image %s: %w", c.Name, c.Image, err)
+	}
+	if err := m.prepareRootfs(ctx, c, img); err != nil {
+		return nil, err
+	}
+	// A stale runtime record (from a killed monitor) would block the new run.
+	_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	if err := os.Remove(m.exitFile(c.ID)); err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	cfg := monitor.Config{
+		ID:          c.ID,
+		Runtime:     m.Runtime.Path(),
+		RuntimeRoot: m.Runtime.Root(),
+		Dir:         m.containerRunDir(c.ID),
+		Containers: []monitor.Container{{
+			ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs,
+		}},
+	}
+	started, err := monitor.Launch(ctx, m.MonitorBin, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)
+	}
+	pid := 0
+	for _, sc := range started.Containers {
+		if sc.ID == c.ID {
+			pid = sc.Pid
+		}
+	}
+	pidStart, _ := procStartTime(pid)
+	monStart, _ := procStartTime(started.MonitorPid)
+	err = m.State.Update(ctx, func(tx *state.Tx) error {
+		cur, err := tx.Container(c.ID)
+		if err != nil {
+			return err
+		}
+		cur.State, cur.Pid, cur.PidStart, cur.MonitorPid, cur.MonitorStart = state.StateRunning, pid, pidStart, started.MonitorPid, monStart
+		cur.StartedAt, cur.FinishedAt, cur.ExitCode = time.Now().UTC(), time.Time{}, 0
+		c = cur
+		return tx.PutContainer(cur)
+	})
+	return c, err
+}
+
+// StopOptions tune Stop.
+type StopOptions struct {
+	Timeout time.Duration // before SIGKILL
+	Signal  syscall.Signal
+}
+
+// Stop sends the stop signal, waits up to the timeout, then kills.
+func (m *Manager) Stop(ctx context.Context, ref string, o StopOptions) (*state.Container, error) {
+	c, err := m.Lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State != state.StateRunning {
+		return c, nil
+	}
+	sig := o.Signal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if o.Timeout > 0 {
+		if err := m.Runtime.Kill(ctx, c.ID, sig, runtime.KillOptions{}); err != nil && processAlive(c.Pid, c.PidStart) {
+			return nil, fmt.Errorf("stopping %s: %w", c.Name, err)
+		}
+		if c, err = m.WaitExit(ctx, c.ID, o.Timeout); err == nil {
+			return c, nil
+		}
+	}
+	if err := m.Runtime.Kill(ctx, c.ID, syscall.SIGKILL, runtime.KillOptions{All: true}); err != nil && processAlive(c.Pid, c.PidStart) {
+		return nil, fmt.Errorf("killing %s: %w", c.Name, err)
+	}
+	return m.WaitExit(ctx, c.ID, 30*time.Second)
+}
+
+// Kill sends sig to a running container.
+func (m *Manager) Kill(ctx context.Context, ref string, sig syscall.Signal) (*state.Container, error) {
+	c, err := m.Lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State != state.StateRunning {
+		return nil, fmt.Errorf("killing %s: %w", c.Name, ErrNotRunning)
+	}
+	if err := m.Runtime.Kill(ctx, c.ID, sig, runtime.KillOptions{}); err != nil {
+		return nil, fmt.Errorf("killing %s: %w", c.Name, err)
+	}
+	return c, nil
+}
+
+var errTimeout = errors.New("timed out waiting for the container to exit")
+
+// WaitExit polls until the container has exited or the timeout passes
+// (timeout 0 waits until ctx is done).
+func (m *Manager) WaitExit(ctx context.Context, ref string, timeout time.Duration) (*state.Container, error) {
+	var deadline <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := m.Lookup(ctx, ref)
+		if err != nil || c.State != state.StateRunning {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-deadline:
+			return c, errTimeout
+		case <-tick.C:
+		}
+	}
+}
+
+// RemoveOptions tune Remove.
+type RemoveOptions struct {
+	Force bool // stop a running container first
+}
+
+// Remove deletes a container and everything it owns.
+func (m *Manager) Remove(ctx context.Context, ref string, o RemoveOptions) (*state.Container, error) {
+	c, err := m.Lookup(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if c.State == state.StateRunning {
+		if !o.Force {
+			return nil, fmt.Errorf("cannot remove container %s as it is running (use -f): %w", c.Name, ErrRunning)
+		}
+		if c, err = m.Stop(ctx, c.ID, StopOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	if c.MonitorPid > 0 && processAlive(c.MonitorPid, c.MonitorStart) {
+		_ = syscall.Kill(c.MonitorPid, syscall.SIGKILL)
+	}
+	return c, m.removeFiles(ctx, c)
+}

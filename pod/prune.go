@@ -1,0 +1,135 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/podbay/podbay/engine/image"
+	"github.com/podbay/podbay/engine/runtime"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// PruneOptions tune Prune.
+type PruneOptions struct {
+	Images bool // remove images no container uses
+}
+
+// PruneReport says what Prune removed.
+type PruneReport struct {
+	Containers []string
+}
+
+// Prune removes exited containers and everything a killed podbay command
+// left behind: half-created containers, stray mounts, runtime records and
+// directories that no record owns.
+func (m *Manager) Prune(ctx context.Context, o PruneOptions) (PruneReport, error) {
+	var rep PruneReport
+	cs, err := m.List(ctx) // also finishes orphaned creations
+	if err != nil {
+		return rep, err
+	}
+	known := map[string]bool{}
+	var errs []error
+	for _, c := range cs {
+		if c.State == state.StateExited {
+			if _, err := m.Remove(ctx, c.ID, RemoveOptions{}); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			rep.Containers = append(rep.Containers, c.ID)
+			continue
+		}
+		known[c.ID] = true
+	}
+	errs = append(errs, m.pruneStrays(ctx, known))
+	if o.Images {
+		errs = append(errs, m.pruneImages(ctx, known))
+	}
+	return rep, errors.Join(errs...)
+}
+
+// pruneStrays removes directories, mounts and runtime records of containers
+// the state does not know (a create killed between steps).
+func (m *Manager) pruneStrays(ctx context.Context, known map[string]bool) error {
+	var errs []error
+	for _, dir := range []string{filepath.Join(m.Runroot, "containers"), filepath.Join(m.Root, "containers")} {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+		for _, e := range entries {
+			if known[e.Name()] {
+				continue
+			}
+			// Guard against a create that is claiming its record right now.
+			var c *state.Container
+			_ = m.State.View(ctx, func(tx *state.Tx) error {
+				c, _ = tx.Container(e.Name())
+				return nil
+			})
+			if c != nil {
+				continue
+			}
+			_ = m.Runtime.Delete(ctx, e.Name(), runtime.DeleteOptions{Force: true})
+			p := filepath.Join(dir, e.Name())
+			if err := image.UnmountRootfs(filepath.Join(p, "rootfs")); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := os.RemoveAll(p); err != nil {
+				errs = append(errs, fmt.Errorf("removing %s: %w", p, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) pruneImages(ctx context.Context, known map[string]bool) error {
+	used := map[string]bool{}
+	cs, err := m.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		used[c.ImageID] = true
+	}
+	imgs, err := m.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, img := range imgs {
+		if !used[img.ID] {
+			if _, err := m.Images.Remove(ctx, img.ID, image.RemoveOptions{Force: true}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Reset removes every container, then everything under the roots.
+func (m *Manager) Reset(ctx context.Context) error {
+	cs, err := m.List(ctx)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, c := range cs {
+		if _, err := m.Remove(ctx, c.ID, RemoveOptions{Force: true}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := m.pruneStrays(ctx, map[string]bool{}); err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range []string{m.Runroot, m.Root} {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
+}
