@@ -90,10 +90,12 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 	if err := CheckName(o.Name); err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	img, err := m.resolveImage(ctx, o.Image, o.PullPolicy, o.Pull)
 	if err != nil {
 		return nil, err
 	}
+	m.Log.Debug("resolved image", "took", time.Since(t0))
 	id := NewID()
 	c = &state.Container{
 		ID: id, Name: o.Name, Image: firstName(img, o.Image), ImageID: img.ID, Created: time.Now().UTC(),
@@ -115,9 +117,11 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 			err = errors.Join(err, m.removeFiles(ctx, c))
 		}
 	}()
+	m.Log.Debug("claimed", "took", time.Since(t0))
 	if err := m.prepareRootfs(ctx, c, img); err != nil {
 		return nil, err
 	}
+	m.Log.Debug("mounted", "took", time.Since(t0))
 	spec, err := m.buildSpec(ctx, c, img, o)
 	if err != nil {
 		return nil, err
@@ -126,6 +130,7 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 	if err := runtime.WriteBundle(c.Bundle, spec); err != nil {
 		return nil, err
 	}
+	m.Log.Debug("bundle", "took", time.Since(t0))
 	c.State, c.Pid, c.PidStart = state.StateCreated, 0, 0
 	if err := m.State.Update(ctx, func(tx *state.Tx) error { return tx.PutContainer(c) }); err != nil {
 		return nil, err
@@ -184,6 +189,10 @@ func (m *Manager) prepareRootfs(ctx context.Context, c *state.Container, img *im
 			return fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
+	// The overlay's root directory takes the upper directory's mode.
+	if err := os.Chmod(c.Upper, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", c.Upper, err)
+	}
 	if mounted(c.Rootfs) {
 		return nil
 	}
@@ -203,6 +212,7 @@ func mounted(dir string) bool {
 func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 	var errs []error
 	_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	m.stopStrayMonitor(ctx, c.ID)
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
 	}
@@ -218,6 +228,35 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 		return nil
 	})
 	return errors.Join(append(errs, err)...)
+}
+
+// stopStrayMonitor ends a monitor that a killed command started but never
+// recorded: found through its pid file, checked through its command line.
+func (m *Manager) stopStrayMonitor(ctx context.Context, id string) {
+	data, err := os.ReadFile(filepath.Join(m.containerRunDir(id), "monitor.pid"))
+	if err != nil {
+		return
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(data), &pid); err != nil || pid <= 0 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), id) {
+		return
+	}
+	start, err := procStartTime(pid)
+	if err != nil {
+		return
+	}
+	// Its container is gone: give it a moment to finish, then kill it.
+	deadline := time.Now().Add(2 * time.Second)
+	for processAlive(pid, start) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if processAlive(pid, start) {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
 }
 
 // Lookup finds a container by name or ID and brings its state up to date.

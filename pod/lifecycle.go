@@ -22,6 +22,10 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 	if c.State == state.StateRunning {
 		return c, nil
 	}
+	// The previous monitor may still be cleaning up (runtime record, mount).
+	if err := m.awaitMonitorGone(ctx, c); err != nil {
+		return nil, err
+	}
 	img, err := m.Images.Get(ctx, c.ImageID)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: image %s: %w", c.Name, c.Image, err)
@@ -43,7 +47,9 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 			ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs,
 		}},
 	}
+	t0 := time.Now()
 	started, err := monitor.Launch(ctx, m.MonitorBin, cfg)
+	m.Log.Debug("monitor launched", "took", time.Since(t0))
 	if err != nil {
 		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)
 	}
@@ -163,8 +169,26 @@ func (m *Manager) Remove(ctx context.Context, ref string, o RemoveOptions) (*sta
 			return nil, err
 		}
 	}
-	if c.MonitorPid > 0 && processAlive(c.MonitorPid, c.MonitorStart) {
-		_ = syscall.Kill(c.MonitorPid, syscall.SIGKILL)
+	if err := m.awaitMonitorGone(ctx, c); err != nil {
+		return nil, err
 	}
 	return c, m.removeFiles(ctx, c)
+}
+
+// awaitMonitorGone waits for a container's last monitor to finish its
+// clean-up after the container exited; a stuck one is killed.
+func (m *Manager) awaitMonitorGone(ctx context.Context, c *state.Container) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for processAlive(c.MonitorPid, c.MonitorStart) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(c.MonitorPid, syscall.SIGKILL)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return nil
 }

@@ -29,8 +29,11 @@ const (
 // runtimeRefPrefix starts a marker standing for a value only the runtime knows.
 const runtimeRefPrefix = "$(podbay:"
 
-// RuntimeRef returns the marker that stands, in env values, args and files,
-// for a field only known once the pod runs (e.g. "status.podIP").
+// RuntimeRef returns the marker that stands, in env values, args and files, for a
+// field only known once the pod runs: metadata.uid, spec.nodeName, status.podIP,
+// status.podIPs, status.hostIP, status.hostIPs, node.allocatable.<resource>/<divisor>
+// (a resourceFieldRef to an unset limit) and service:<namespace>/<name> (a Service's
+// address in service link variables).
 func RuntimeRef(field string) string { return runtimeRefPrefix + field + ")" }
 
 // Spec describes one pod to create: plain data, no Kubernetes types.
@@ -162,8 +165,8 @@ type EnvVar struct {
 	From  *EnvSource `json:"from,omitempty"`
 }
 
-// EnvSource records where an env value came from (configMapKeyRef, secretKeyRef,
-// fieldRef, resourceFieldRef).
+// EnvSource records where an env value came from: configMapKeyRef, secretKeyRef,
+// fieldRef, resourceFieldRef, or serviceLink (set by enableServiceLinks, not exported).
 type EnvSource struct {
 	Kind      string `json:"kind"`
 	Name      string `json:"name,omitempty"`

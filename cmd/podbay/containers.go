@@ -287,7 +287,7 @@ func newRestartCommand(g *globals) *cobra.Command {
 }
 
 func newRmCommand(g *globals) *cobra.Command {
-	var force, all bool
+	var force, all, ignore bool
 	cmd := &cobra.Command{
 		Use:   "rm [flags] CONTAINER...",
 		Short: "Remove containers",
@@ -304,18 +304,25 @@ func newRmCommand(g *globals) *cobra.Command {
 				for _, c := range cs {
 					args = append(args, c.ID)
 				}
+				if len(args) == 0 {
+					return nil
+				}
 			}
 			if len(args) == 0 {
 				return fmt.Errorf("rm: name at least one container, or use --all")
 			}
 			return eachContainer(g, func(cmd *cobra.Command, m *pod.Manager, ref string) error {
 				_, err := m.Remove(cmd.Context(), ref, pod.RemoveOptions{Force: force})
+				if ignore && errors.Is(err, state.ErrNotFound) {
+					return nil
+				}
 				return err
 			})(cmd, args)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "stop running containers first")
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove every container")
+	cmd.Flags().BoolVarP(&ignore, "ignore", "i", false, "ignore containers that do not exist")
 	return cmd
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -240,6 +241,16 @@ func (s *Store) Save(ctx context.Context, ref, file string) error {
 	if err != nil {
 		return err
 	}
+	// Name the archive's image by the name the user gave, when it is one of its names.
+	if canon, err := NormalizeRef(ref); err == nil && slices.Contains(rec.Names, canon) {
+		named := *rec
+		named.Names = append([]string{canon}, slices.DeleteFunc(slices.Clone(rec.Names), func(n string) bool { return n == canon })...)
+		rec = &named
+	} else if r := s.shortMatch(ref); r != "" {
+		named := *rec
+		named.Names = []string{r}
+		rec = &named
+	}
 	tmp := file + ".tmp"
 	if err := writeOCIArchive(ctx, img, rec, tmp); err != nil {
 		os.Remove(tmp)
@@ -329,4 +340,22 @@ func writeLayerBlob(tw *tar.Writer, l v1.Layer) error {
 		return fmt.Errorf("layer %s: %w", d, err)
 	}
 	return nil
+}
+
+// shortMatch returns the full name a short reference matched, if any.
+func (s *Store) shortMatch(ref string) string {
+	ix, err := s.readIndex()
+	if err != nil {
+		return ""
+	}
+	r := ix.findShort(ref)
+	if r == nil {
+		return ""
+	}
+	for _, n := range r.Names {
+		if strings.HasSuffix(n, "/"+ref) || strings.HasSuffix(n, "/"+ref+":latest") {
+			return n
+		}
+	}
+	return ""
 }

@@ -206,6 +206,12 @@ func TestPullZstdAndManifestList(t *testing.T) {
 	if fromList.ID != got.ID {
 		t.Errorf("manifest list resolved to %s, want the amd64 image %s", fromList.ID, got.ID)
 	}
+	armID, _ := arm.ConfigName()
+	s2 := newStore(t)
+	armImg, err := s2.Pull(ctx, lref, PullOptions{InsecureRegistry: true, Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}})
+	if err != nil || armImg.ID != armID.Hex {
+		t.Errorf("platform override: %v %v, want %s", armImg, err, armID.Hex)
+	}
 	idxDigest, _ := idx.Digest()
 	if _, err := s.Get(ctx, strings.Split(lref, ":1")[0]+"@"+idxDigest.String()); err != nil {
 		t.Errorf("get by list digest: %v", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -123,6 +124,9 @@ func (ix *index) find(ref string) (*record, error) {
 			}
 		}
 	}
+	if r := ix.findShort(ref); r != nil {
+		return r, nil
+	}
 	if looksLikeID(ref) {
 		var hits []*record
 		for _, r := range ix.Images {
@@ -138,6 +142,34 @@ func (ix *index) find(ref string) (*record, error) {
 		}
 	}
 	return nil, fmt.Errorf("image %q: %w", ref, ErrNotFound)
+}
+
+// findShort matches a short name (no registry: "mine:v1", "app/web") against
+// local names in any registry, as Podman does: localhost/ first, then a
+// unique match anywhere.
+func (ix *index) findShort(ref string) *record {
+	first, _, hasSlash := strings.Cut(ref, "/")
+	if hasSlash && (strings.ContainsAny(first, ".:") || first == "localhost") {
+		return nil
+	}
+	if !strings.Contains(ref, "@") && !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") {
+		ref += ":latest"
+	}
+	var hits []*record
+	for _, r := range ix.Images {
+		for _, n := range r.Names {
+			if n == "localhost/"+ref {
+				return r
+			}
+			if strings.HasSuffix(n, "/"+ref) && !slices.Contains(hits, r) {
+				hits = append(hits, r)
+			}
+		}
+	}
+	if len(hits) == 1 {
+		return hits[0]
+	}
+	return nil
 }
 
 // hasRepo reports whether the record has a name in canon's repository (or none at all).

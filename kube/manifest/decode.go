@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -50,8 +51,10 @@ func (o *Object) Known() bool { return o.Obj != nil }
 
 // PosOf returns the position of a field path such as spec.containers[0].image; for a
 // path not written in the input it returns the nearest written parent, then Source.
+// Map keys may be written as Kubernetes field paths write them (data[app.conf],
+// metadata.labels[app]) or dotted (metadata.labels.app).
 func (o *Object) PosOf(path string) Pos {
-	for p := path; p != ""; p = parent(p) {
+	for p := normalize(path); p != ""; p = parent(p) {
 		if pos, ok := o.pos[p]; ok {
 			return pos
 		}
@@ -70,6 +73,30 @@ func (o *Object) Warning(path, format string, args ...any) Finding {
 	f := o.Finding(path, format, args...)
 	f.Severity = SeverityWarning
 	return *f
+}
+
+// normalize rewrites [key] segments holding a plain key into the .key form the index uses.
+func normalize(path string) string {
+	if !strings.Contains(path, "[") {
+		return path
+	}
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(path, '[')
+		j := strings.IndexByte(path[max(i, 0):], ']')
+		if i < 0 || j < 0 {
+			b.WriteString(path)
+			return b.String()
+		}
+		key := path[i+1 : i+j]
+		b.WriteString(path[:i])
+		if _, err := strconv.Atoi(key); err == nil || strings.ContainsAny(key, ".[] ") || key == "" {
+			b.WriteString(path[i : i+j+1])
+		} else {
+			b.WriteString(Child("x", key)[1:])
+		}
+		path = path[i+j+1:]
+	}
 }
 
 func parent(p string) string {
@@ -105,6 +132,7 @@ func Decode(name string, data []byte) (*Set, error) {
 			Message: fmt.Sprintf("input is %d bytes, more than the %d allowed", len(data), MaxInputSize)}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
+	d := &docDecoder{set: set, name: name}
 	var errs []error
 	for {
 		var doc yaml.Node
@@ -116,7 +144,7 @@ func Decode(name string, data []byte) (*Set, error) {
 			errs = append(errs, syntaxFinding(name, err))
 			break
 		}
-		errs = append(errs, decodeDoc(set, name, &doc)...)
+		errs = append(errs, d.doc(&doc)...)
 	}
 	return set, errors.Join(errs...)
 }
@@ -130,8 +158,15 @@ func syntaxFinding(name string, err error) *Finding {
 	return f
 }
 
-// decodeDoc converts one YAML document and adds its object(s) to set.
-func decodeDoc(set *Set, name string, doc *yaml.Node) []error {
+// docDecoder converts the documents of one input; the value budget is shared by all.
+type docDecoder struct {
+	set   *Set
+	name  string
+	nodes int
+}
+
+// doc converts one YAML document and adds its object(s) to the set.
+func (d *docDecoder) doc(doc *yaml.Node) []error {
 	if len(doc.Content) == 0 {
 		return nil
 	}
@@ -139,11 +174,12 @@ func decodeDoc(set *Set, name string, doc *yaml.Node) []error {
 	if root.ShortTag() == "!!null" {
 		return nil
 	}
-	return decodeNode(set, name, root)
+	return d.node(root)
 }
 
-func decodeNode(set *Set, name string, n *yaml.Node) []error {
-	t := &tree{file: name, pos: map[string]Pos{}}
+func (d *docDecoder) node(n *yaml.Node) []error {
+	set := d.set
+	t := &tree{file: d.name, pos: map[string]Pos{}, nodes: &d.nodes}
 	start := t.at(n)
 	v, err := t.value(n, "", 0)
 	if err != nil {
@@ -164,7 +200,7 @@ func decodeNode(set *Set, name string, n *yaml.Node) []error {
 	if items, isList := listItems(n, m); isList {
 		var errs []error // the items report their own findings
 		for _, item := range items {
-			errs = append(errs, decodeNode(set, name, item)...)
+			errs = append(errs, d.node(item)...)
 		}
 		return errs
 	}

@@ -138,7 +138,7 @@ func TestDecodeAliasBomb(t *testing.T) {
 		"d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n" +
 		"g: [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nkind: ConfigMap\napiVersion: v1\n"
 	_, err := Decode("bomb.yaml", []byte(in))
-	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+	if err == nil || !strings.Contains(err.Error(), "aliases expand to more than") {
 		t.Fatalf("error %v, want the expansion limit", err)
 	}
 }
@@ -168,6 +168,8 @@ func TestPositions(t *testing.T) {
 		{d, "spec.template.spec.containers[0].ports[0].hostPort", "p.yaml:15:15"},
 		{d, "spec.template.spec.volumes[3].name", "p.yaml:10:5"},
 		{c, "data[app.conf]", "p.yaml:21:3"},
+		{d, "metadata[name]", "p.yaml:6:3"},
+		{d, "spec.template.spec.containers[0][ports][0].containerPort", "p.yaml:15:15"},
 		{c, "", "p.yaml:17:1"},
 	}
 	for _, ck := range checks {

@@ -15,16 +15,17 @@ const (
 	MaxInputSize = 32 << 20
 	// MaxDepth is the deepest nesting of maps and lists accepted.
 	MaxDepth = 100
-	// MaxNodes is the most values one document may expand to (aliases included).
-	MaxNodes = 1 << 18
+	// MaxAliasValues is the most values the aliases of one input may expand to.
+	MaxAliasValues = 1 << 16
 )
 
 // tree turns a yaml node tree into JSON-like values, indexing every field path's position.
 type tree struct {
-	file  string
-	pos   map[string]Pos
-	errs  []Finding
-	nodes int
+	file    string
+	pos     map[string]Pos
+	errs    []Finding
+	nodes   *int // values converted through aliases, shared by the documents of one input
+	inAlias int  // how many aliases the current value is reached through
 }
 
 // fatalError stops a document's conversion (too deep, too big).
@@ -40,10 +41,12 @@ func (t *tree) fail(n *yaml.Node, path, format string, args ...any) {
 
 // value converts n, found at path, into nil, bool, int64, float64, string, []any or map[string]any.
 func (t *tree) value(n *yaml.Node, path string, depth int) (any, error) {
-	t.nodes++
-	if t.nodes > MaxNodes {
-		return nil, &fatalError{Finding{Pos: t.at(n), Severity: SeverityError, Path: path,
-			Message: fmt.Sprintf("document expands to more than %d values", MaxNodes)}}
+	if t.inAlias > 0 {
+		*t.nodes++
+		if *t.nodes > MaxAliasValues {
+			return nil, &fatalError{Finding{Pos: t.at(n), Severity: SeverityError, Path: path,
+				Message: fmt.Sprintf("aliases expand to more than %d values", MaxAliasValues)}}
+		}
 	}
 	if depth > MaxDepth {
 		return nil, &fatalError{Finding{Pos: t.at(n), Severity: SeverityError, Path: path,
@@ -56,6 +59,8 @@ func (t *tree) value(n *yaml.Node, path string, depth int) (any, error) {
 		}
 		return t.value(n.Content[0], path, depth)
 	case yaml.AliasNode:
+		t.inAlias++
+		defer func() { t.inAlias-- }()
 		return t.value(n.Alias, path, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))

@@ -40,7 +40,8 @@ func (p *podBuilder) env(c *corev1.Container, rel string) *envResult {
 	for i, ef := range c.EnvFrom {
 		p.envFrom(e, ef, rel+".envFrom["+itoa(i)+"]")
 	}
-	mapping := expansion.MappingFuncFor(e.values)
+	svc := p.serviceEnv()
+	mapping := expansion.MappingFuncFor(e.values, svc)
 	for i, ev := range c.Env {
 		path := rel + ".env[" + itoa(i) + "]"
 		switch {
@@ -54,6 +55,7 @@ func (p *podBuilder) env(c *corev1.Container, rel string) *envResult {
 			}
 		}
 	}
+	addServiceEnv(e, svc)
 	return e
 }
 

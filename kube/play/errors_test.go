@@ -98,6 +98,11 @@ func TestTranslateErrors(t *testing.T) {
 			want: `in.yaml:11:20: Pod/p: spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: unsupported fieldPath: spec.bogus`,
 		},
 		{
+			name: "bad hostPath type",
+			in:   podHead + "  containers: [{name: c, image: x}]\n  volumes:\n  - name: h\n    hostPath: {path: /x, type: Dir}\n",
+			want: `in.yaml:8:26: Pod/p: spec.volumes[0].hostPath.type: Unsupported value: "Dir": supported values: "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"`,
+		},
+		{
 			name: "bad publish",
 			in:   podHead + "  containers: [{name: c, image: x}]\n",
 			opts: Options{Publish: []string{"80:x"}},
@@ -149,3 +154,22 @@ func TestTranslateErrorIsFinding(t *testing.T) {
 }
 
 func asFinding(err error, f **manifest.Finding) bool { return errors.As(err, f) }
+
+func TestOriginPosOf(t *testing.T) {
+	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 2\n  template:\n    spec:\n" +
+		"      containers:\n      - name: c\n        image: x\n"
+	set, err := manifest.Decode("in.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Translate(set, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Origins) != 2 || p.Origins[1].Object != "Deployment/d" {
+		t.Fatalf("origins %+v", p.Origins)
+	}
+	if got := p.Origins[1].PosOf("spec.containers[0].image").String(); got != "in.yaml:10:9" {
+		t.Errorf("PosOf = %s, want in.yaml:10:9", got)
+	}
+}

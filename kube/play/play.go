@@ -13,13 +13,36 @@ import (
 
 // Play is everything a play creates, in start order.
 type Play struct {
-	Pods       []pod.Spec         `json:"pods"`
+	Pods []pod.Spec `json:"pods"`
+	// Origins[i] says where Pods[i] came from, so runtime errors can name FILE:LINE:COL.
+	Origins    []Origin           `json:"origins"`
 	Volumes    []NamedVolume      `json:"volumes,omitempty"`
 	ConfigMaps []ConfigMap        `json:"configMaps,omitempty"`
 	Secrets    []Secret           `json:"secrets,omitempty"`
 	Services   []Service          `json:"services,omitempty"`
 	Namespaces []Namespace        `json:"namespaces,omitempty"`
 	Warnings   []manifest.Finding `json:"warnings,omitempty"`
+}
+
+// Origin is the manifest object a pod was made from.
+type Origin struct {
+	// Object is "Kind/name" and Pos where the object starts.
+	Object string       `json:"object"`
+	Pos    manifest.Pos `json:"pos"`
+	obj    *manifest.Object
+	base   string
+}
+
+// PosOf returns the position of a pod-relative field path such as
+// "spec.containers[0].image" in the object the pod came from.
+func (o Origin) PosOf(rel string) manifest.Pos {
+	if o.obj == nil {
+		return o.Pos
+	}
+	if o.base != "" {
+		rel = o.base + "." + rel
+	}
+	return o.obj.PosOf(rel)
 }
 
 // Options are the play's command-line choices.
@@ -105,6 +128,7 @@ type translator struct {
 	play       *Play
 	configMaps map[string][]*corev1.ConfigMap
 	secrets    map[string][]*corev1.Secret
+	services   []*corev1.Service
 	published  map[string]string // "ip:port/proto" -> pod publishing it
 	publish    []publishSpec
 	errs       []error
@@ -113,7 +137,7 @@ type translator struct {
 // Translate turns a decoded set into a Play. It is pure: it reads nothing but its
 // arguments. Errors are *manifest.Finding values naming file, line, object and field.
 func Translate(set *manifest.Set, opts Options) (*Play, error) {
-	t := &translator{opts: opts, play: &Play{Pods: []pod.Spec{}}, configMaps: map[string][]*corev1.ConfigMap{},
+	t := &translator{opts: opts, play: &Play{Pods: []pod.Spec{}, Origins: []Origin{}}, configMaps: map[string][]*corev1.ConfigMap{},
 		secrets: map[string][]*corev1.Secret{}, published: map[string]string{}}
 	t.play.Warnings = append(t.play.Warnings, set.Warnings...)
 	pubs, err := parsePublish(opts.Publish)
@@ -144,6 +168,10 @@ func (t *translator) index(set *manifest.Set, record bool) {
 			if record {
 				t.play.ConfigMaps = append(t.play.ConfigMaps, ConfigMap{Name: x.Name,
 					Namespace: nsOr(x.Namespace), Labels: x.Labels, Data: x.Data, BinaryData: x.BinaryData})
+			}
+		case *corev1.Service:
+			if record {
+				t.services = append(t.services, x)
 			}
 		case *corev1.Secret:
 			s := normalizeSecret(x)

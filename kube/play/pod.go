@@ -129,14 +129,14 @@ func (p *podBuilder) network() {
 // dns computes resolv.conf settings from dnsPolicy and dnsConfig as the kubelet does.
 func (p *podBuilder) dns() pod.DNSSpec {
 	s := &p.tmpl.Spec
+	hostNet := p.out.Network.Mode == pod.NetworkHost
 	policy := s.DNSPolicy
 	switch {
+	case policy == "" && hostNet:
+		policy = corev1.DNSDefault
 	case policy == "":
 		policy = corev1.DNSClusterFirst
-		if s.HostNetwork {
-			policy = corev1.DNSDefault
-		}
-	case policy == corev1.DNSClusterFirst && s.HostNetwork:
+	case policy == corev1.DNSClusterFirst && hostNet:
 		policy = corev1.DNSDefault
 	case policy == corev1.DNSClusterFirstWithHostNet:
 		policy = corev1.DNSClusterFirst

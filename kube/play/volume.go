@@ -10,6 +10,10 @@ import (
 	"github.com/podbay/podbay/pod"
 )
 
+// hostPathTypes are the hostPath types the kubelet checks.
+var hostPathTypes = map[string]bool{"": true, "DirectoryOrCreate": true, "Directory": true, "FileOrCreate": true,
+	"File": true, "Socket": true, "CharDevice": true, "BlockDevice": true}
+
 // defaultMode is the file mode of projected files when defaultMode is unset.
 const defaultMode = 0o644
 
@@ -31,6 +35,10 @@ func (p *podBuilder) volume(v *corev1.Volume, rel string) (pod.Volume, bool) {
 		out.Kind, out.HostPath = pod.VolumeHostPath, &pod.HostPathSource{Path: s.HostPath.Path}
 		if s.HostPath.Type != nil {
 			out.HostPath.Type = string(*s.HostPath.Type)
+		}
+		if !hostPathTypes[out.HostPath.Type] {
+			p.fail(rel+".hostPath.type", "Unsupported value: %q: supported values: \"\", \"BlockDevice\", "+
+				"\"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", \"FileOrCreate\", \"Socket\"", out.HostPath.Type)
 		}
 	case s.EmptyDir != nil:
 		out.Kind, out.EmptyDir = pod.VolumeEmptyDir, &pod.EmptyDirSource{Medium: string(s.EmptyDir.Medium)}

@@ -76,6 +76,7 @@ func (t *translator) workload(o *manifest.Object) {
 			return
 		}
 		t.play.Pods = append(t.play.Pods, *spec)
+		t.play.Origins = append(t.play.Origins, Origin{Object: o.Ref(), Pos: o.Source, obj: o, base: base})
 	}
 }
 

@@ -100,7 +100,8 @@ type Options struct {
 	// OpenShift enables the SecurityContextConstraints checks (restricted-v2 and friends).
 	OpenShift bool
 	// PSS is the Pod Security Standards level enforced: "" (baseline failures are
-	// reported as warnings), "baseline" or "restricted" (failures are errors).
+	// reported as warnings, restricted ones not at all), "privileged" (no checks),
+	// "baseline" or "restricted" (failures up to that level are errors).
 	PSS string
 	// UIDRange is the namespace's openshift.io/sa.scc.uid-range, "1000650000/10000" by default.
 	UIDRange string

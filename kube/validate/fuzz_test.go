@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzValidate checks that no decodable input makes Validate panic, and that
@@ -18,6 +19,12 @@ func FuzzValidate(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > 5*time.Second {
+				t.Fatalf("slow %v: %q", d, data)
+			}
+		}()
 		objs, err := decodeTestObjects("fuzz.yaml", data)
 		if err != nil {
 			return

@@ -39,6 +39,9 @@ var pssChecks = sync.OnceValue(func() []pssCheck {
 // (nearly every manifest written without it fails restricted), and a restricted
 // check is not repeated when a baseline check it replaces already failed.
 func pssFindings(o Object, pt podTemplate, opts Options) []Finding {
+	if opts.PSS == string(psaapi.LevelPrivileged) {
+		return nil
+	}
 	checks := pssChecks()
 	failed := map[string]bool{}
 	var out []Finding

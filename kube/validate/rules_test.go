@@ -105,6 +105,8 @@ func TestRules(t *testing.T) {
 		}, []string{"warning portability.probe-port"}},
 		{"no resources", Options{}, func(s *corev1.PodSpec) { c0(s).Resources = corev1.ResourceRequirements{} },
 			[]string{"warning portability.missing-limits", "warning portability.missing-requests"}},
+		{"pss privileged checks nothing", Options{PSS: "privileged"}, func(s *corev1.PodSpec) { s.HostPID = true }, nil},
+		{"unknown pss level", Options{PSS: "strict"}, nil, []string{"error options.pss"}},
 		{"strict rejects warnings", Options{Strict: true}, func(s *corev1.PodSpec) { c0(s).Image = "quay.io/x/y" }, []string{"warning portability.missing-tag"}},
 	}
 	for _, tc := range cases {
@@ -258,7 +260,7 @@ var allRules = []string{
 	"portability.short-image-name", "portability.missing-tag", "portability.latest-tag", "portability.privileged-port",
 	"portability.deploymentconfig", "portability.unchecked-kind", "portability.missing-requests", "portability.missing-limits",
 	"portability.selector-overlap", "portability.service-selects-nothing", "portability.service-target-port", "portability.probe-port",
-	"options.uid-range",
+	"options.uid-range", "options.pss",
 }
 
 func TestCorpusCoversEveryRule(t *testing.T) {

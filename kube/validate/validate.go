@@ -8,11 +8,17 @@ import (
 // validation after defaulting, Pod Security Standards, OpenShift SCC admission
 // (with opts.OpenShift) and portability. Findings keep the input's object order.
 func Validate(objs []Object, opts Options) Report {
-	var r Report
+	r := Report{Findings: []Finding{}}
 	env := envOf(opts)
 	if _, err := ParseUIDRange(opts.UIDRange); err != nil {
 		r.Findings = append(r.Findings, Finding{Rule: "options.uid-range", Severity: SeverityError, Object: "options",
 			Message: err.Error(), Hint: "use FIRST/SIZE, e.g. " + DefaultUIDRange})
+	}
+	switch opts.PSS {
+	case "", "privileged", "baseline", "restricted":
+	default:
+		r.Findings = append(r.Findings, Finding{Rule: "options.pss", Severity: SeverityError, Object: "options",
+			Message: "unknown Pod Security level " + opts.PSS, Hint: "use baseline or restricted"})
 	}
 	var pods []namespacedTemplate
 	for _, o := range objs {

@@ -1,0 +1,227 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podbay/podbay/internal/fixture"
+	"github.com/podbay/podbay/internal/testenv"
+)
+
+// binDir holds podbay and podbay-monitor, built once for the whole run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "the podbay integration tests need root")
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "podbay-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	for _, pkg := range []string{"podbay", "podbay-monitor"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/podbay/podbay/cmd/"+pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// env is one test's podbay: its own roots, and a registry holding busybox.
+type env struct {
+	t        *testing.T
+	root     string
+	runroot  string
+	registry string
+	busybox  string // fully qualified reference in the registry
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	dir := t.TempDir()
+	e := &env{t: t, root: filepath.Join(dir, "root"), runroot: filepath.Join(dir, "run")}
+	e.registry = testenv.StartRegistry(t)
+	img, err := fixture.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.busybox = testenv.PushImage(t, e.registry, "library/busybox", img)
+	t.Cleanup(e.teardown)
+	return e
+}
+
+// pulled returns an env whose store already has busybox.
+func pulled(t *testing.T) *env {
+	e := newEnv(t)
+	e.ok("pull", "-q", "--tls-verify=false", e.busybox)
+	return e
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (e *env) run(args ...string) result {
+	e.t.Helper()
+	return e.runIn(nil, args...)
+}
+
+func (e *env) runIn(stdin []byte, args ...string) result {
+	e.t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, "podbay"), append([]string{"--root", e.root, "--runroot", e.runroot}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("podbay %v: %v", args, err)
+	}
+	return r
+}
+
+// ok runs podbay and fails the test unless it exits 0.
+func (e *env) ok(args ...string) string {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code != 0 {
+		e.t.Fatalf("podbay %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// fails runs podbay, wants a non-zero exit and one clear error line
+// containing every want.
+func (e *env) fails(want []string, args ...string) result {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code == 0 {
+		e.t.Fatalf("podbay %s: want failure, got exit 0\nstdout: %s", strings.Join(args, " "), r.stdout)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if len(lines) != 1 {
+		e.t.Errorf("podbay %s: want one error line, got %d:\n%s", strings.Join(args, " "), len(lines), r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			e.t.Errorf("podbay %s: error %q does not contain %q", strings.Join(args, " "), strings.TrimSpace(r.stderr), w)
+		}
+	}
+	return r
+}
+
+type psRow struct {
+	Id       string
+	Names    []string
+	Image    string
+	State    string
+	ExitCode int
+	Pid      int
+	Pod      string
+	PodName  string
+}
+
+func (e *env) ps() []psRow {
+	e.t.Helper()
+	var rows []psRow
+	if err := json.Unmarshal([]byte(e.ok("ps", "-a", "--format", "json")), &rows); err != nil {
+		e.t.Fatal(err)
+	}
+	return rows
+}
+
+func (e *env) inspect(name string) map[string]any {
+	e.t.Helper()
+	var out []map[string]any
+	if err := json.Unmarshal([]byte(e.ok("inspect", name)), &out); err != nil || len(out) != 1 {
+		e.t.Fatalf("inspect %s: %v", name, err)
+	}
+	return out[0]
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// teardown removes everything and checks that nothing is left: no mount
+// under the roots, no process started from them.
+func (e *env) teardown() {
+	e.t.Helper()
+	r := e.run("system", "reset", "--force")
+	if r.code != 0 {
+		e.t.Errorf("system reset: %s", r.stderr)
+	}
+	if m := mountsUnder(e.t, e.root, e.runroot); len(m) > 0 {
+		e.t.Errorf("mounts left behind: %v", m)
+	}
+	if p := processesMentioning(e.runroot); len(p) > 0 {
+		e.t.Errorf("processes left behind: %v", p)
+	}
+}
+
+func mountsUnder(t *testing.T, dirs ...string) []string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		for _, d := range dirs {
+			if strings.HasPrefix(f[4], d) {
+				out = append(out, f[4])
+			}
+		}
+	}
+	return out
+}
+
+// processesMentioning lists processes whose command line names dir.
+func processesMentioning(dir string) []string {
+	ents, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range ents {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		s := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		if strings.Contains(s, dir) {
+			out = append(out, e.Name()+": "+s)
+		}
+	}
+	return out
+}
