@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 )
@@ -31,6 +33,7 @@ type Manager struct {
 	Images        *image.Store
 	Runtime       *runtime.Runtime
 	State         *state.Store
+	Networks      *network.Manager
 	MonitorBin    string
 	Log           *slog.Logger
 }
@@ -63,8 +66,10 @@ type ContainerOptions struct {
 	Pod         string
 }
 
-func (m *Manager) containerDir(id string) string   { return filepath.Join(m.Root, "containers", id) }
-func (m *Manager) containerRunDir(id string) string { return filepath.Join(m.Runroot, "containers", id) }
+func (m *Manager) containerDir(id string) string { return filepath.Join(m.Root, "containers", id) }
+func (m *Manager) containerRunDir(id string) string {
+	return filepath.Join(m.Runroot, "containers", id)
+}
 
 // resolveImage finds ref locally or pulls it, following the pull policy.
 func (m *Manager) resolveImage(ctx context.Context, ref, policy string, opts image.PullOptions) (*image.Image, error) {
@@ -96,12 +101,24 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 		return nil, err
 	}
 	m.Log.Debug("resolved image", "took", time.Since(t0))
+	var p *state.Pod
+	if o.Pod != "" {
+		if p, err = m.LookupPod(ctx, o.Pod); err != nil {
+			return nil, err
+		}
+		if o.Network != "" && o.Network != "none" {
+			return nil, fmt.Errorf("container in pod %s: the network is the pod's; drop --network", p.Name)
+		}
+	}
 	id := NewID()
 	c = &state.Container{
 		ID: id, Name: o.Name, Image: firstName(img, o.Image), ImageID: img.ID, Created: time.Now().UTC(),
 		Bundle: m.containerDir(id), Rootfs: filepath.Join(m.containerRunDir(id), "rootfs"),
 		Upper: filepath.Join(m.containerDir(id), "upper"), LogPath: filepath.Join(m.containerDir(id), "ctr.log"),
 		Runtime: m.Runtime.Path(), State: state.StateCreated, AutoRemove: o.AutoRemove, Labels: o.Labels,
+	}
+	if p != nil {
+		c.PodID, c.PodName = p.ID, p.Name
 	}
 	c.Config, _ = json.Marshal(o)
 	err = m.claim(ctx, c)
@@ -132,7 +149,19 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 	}
 	m.Log.Debug("bundle", "took", time.Since(t0))
 	c.State, c.Pid, c.PidStart = state.StateCreated, 0, 0
-	if err := m.State.Update(ctx, func(tx *state.Tx) error { return tx.PutContainer(c) }); err != nil {
+	if err := m.State.Update(ctx, func(tx *state.Tx) error {
+		if p != nil {
+			cur, err := tx.Pod(p.ID)
+			if err != nil {
+				return fmt.Errorf("pod %s was removed meanwhile: %w", p.Name, err)
+			}
+			cur.Containers = append(cur.Containers, c.ID)
+			if err := tx.PutPod(cur); err != nil {
+				return err
+			}
+		}
+		return tx.PutContainer(c)
+	}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -216,6 +245,13 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
 	}
+	cg := "/podbay/" + c.ID
+	if c.PodID != "" {
+		cg = podCgroup(c.PodID) + "/" + c.ID[:12]
+	}
+	if err := removeCgroup(cg); err != nil {
+		m.Log.Warn("removing the container's cgroup", "id", c.ID, "err", err)
+	}
 	for _, d := range []string{m.containerRunDir(c.ID), m.containerDir(c.ID)} {
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, fmt.Errorf("removing %s: %w", d, err))
@@ -225,7 +261,15 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 		if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
 			return err
 		}
-		return nil
+		if c.PodID == "" || c.Infra {
+			return nil
+		}
+		p, err := tx.Pod(c.PodID)
+		if err != nil {
+			return nil // the pod is gone already
+		}
+		p.Containers = slices.DeleteFunc(p.Containers, func(id string) bool { return id == c.ID })
+		return tx.PutPod(p)
 	})
 	return errors.Join(append(errs, err)...)
 }

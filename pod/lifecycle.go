@@ -26,12 +26,19 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 	if err := m.awaitMonitorGone(ctx, c); err != nil {
 		return nil, err
 	}
-	img, err := m.Images.Get(ctx, c.ImageID)
-	if err != nil {
-		return nil, fmt.Errorf("container %s: image %s: %w", c.Name, c.Image, err)
+	if !c.Infra {
+		img, err := m.Images.Get(ctx, c.ImageID)
+		if err != nil {
+			return nil, fmt.Errorf("container %s: image %s: %w", c.Name, c.Image, err)
+		}
+		if err := m.prepareRootfs(ctx, c, img); err != nil {
+			return nil, err
+		}
 	}
-	if err := m.prepareRootfs(ctx, c, img); err != nil {
-		return nil, err
+	if c.PodID != "" && !c.Infra {
+		if err := m.joinPod(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	// A stale runtime record (from a killed monitor) would block the new run.
 	_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
@@ -46,6 +53,9 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 		Containers: []monitor.Container{{
 			ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs,
 		}},
+	}
+	if c.Infra {
+		cfg.Containers[0].Rootfs = ""
 	}
 	t0 := time.Now()
 	started, err := monitor.Launch(ctx, m.MonitorBin, cfg)
@@ -152,7 +162,8 @@ func (m *Manager) WaitExit(ctx context.Context, ref string, timeout time.Duratio
 
 // RemoveOptions tune Remove.
 type RemoveOptions struct {
-	Force bool // stop a running container first
+	Force   bool          // stop a running container first
+	Timeout time.Duration // with Force: the grace period before SIGKILL
 }
 
 // Remove deletes a container and everything it owns.
@@ -161,11 +172,14 @@ func (m *Manager) Remove(ctx context.Context, ref string, o RemoveOptions) (*sta
 	if err != nil {
 		return nil, err
 	}
+	if c.Infra {
+		return nil, fmt.Errorf("container %s is the infra container of pod %s: remove the pod instead", c.Name, c.PodName)
+	}
 	if c.State == state.StateRunning {
 		if !o.Force {
 			return nil, fmt.Errorf("cannot remove container %s as it is running (use -f): %w", c.Name, ErrRunning)
 		}
-		if c, err = m.Stop(ctx, c.ID, StopOptions{}); err != nil {
+		if c, err = m.Stop(ctx, c.ID, StopOptions{Timeout: o.Timeout}); err != nil {
 			return nil, err
 		}
 	}

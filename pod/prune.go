@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/podbay/podbay/engine/image"
+	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 )
@@ -34,7 +35,7 @@ func (m *Manager) Prune(ctx context.Context, o PruneOptions) (PruneReport, error
 	known := map[string]bool{}
 	var errs []error
 	for _, c := range cs {
-		if c.State == state.StateExited {
+		if c.State == state.StateExited && !c.Infra {
 			if _, err := m.Remove(ctx, c.ID, RemoveOptions{}); err != nil {
 				errs = append(errs, err)
 				continue
@@ -113,8 +114,17 @@ func (m *Manager) pruneImages(ctx context.Context, known map[string]bool) error 
 
 // Reset removes every container, then everything under the roots.
 func (m *Manager) Reset(ctx context.Context) error {
-	cs, err := m.List(ctx)
 	var errs []error
+	pods, err := m.PodStatuses(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range pods {
+		if _, err := m.RemovePod(ctx, p.Pod.ID, RemovePodOptions{Force: true}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	cs, err := m.List(ctx)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -124,6 +134,9 @@ func (m *Manager) Reset(ctx context.Context) error {
 		}
 	}
 	if err := m.pruneStrays(ctx, map[string]bool{}); err != nil {
+		errs = append(errs, err)
+	}
+	if err := network.ReleaseNetNSDir(m.Runroot); err != nil {
 		errs = append(errs, err)
 	}
 	for _, d := range []string{m.Runroot, m.Root} {

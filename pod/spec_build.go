@@ -43,8 +43,13 @@ func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.
 	cwd := firstNonEmpty(o.Workdir, cfg.WorkingDir, "/")
 	user := firstNonEmpty(o.User, cfg.User)
 	hostname := firstNonEmpty(o.Hostname, c.ID[:12])
-	etc, err := m.writeEtcFiles(c, hostname, o.Network)
-	if err != nil {
+	cgroup := "/podbay/" + c.ID
+	var etc etcFiles
+	if c.PodID != "" {
+		// Namespaces are joined at start (joinPod); the pod's files are shared.
+		etc, cgroup, hostname = m.podEtc(c.PodID), podCgroup(c.PodID)+"/"+c.ID[:12], ""
+		o.Network = "pod"
+	} else if etc, err = m.writeEtcFiles(c, hostname, o.Network); err != nil {
 		return nil, err
 	}
 	opts := []runtime.SpecOpt{
@@ -56,9 +61,9 @@ func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.
 		runtime.WithCapAdd(o.CapAdd...),
 		runtime.WithCapDrop(o.CapDrop...),
 		runtime.WithEtcFiles(etc.hosts, etc.resolv, etc.hostname),
-		runtime.WithCgroupsPath("/podbay/" + c.ID),
+		runtime.WithCgroupsPath(cgroup),
 	}
-	if o.Network != "host" {
+	if o.Network != "host" && hostname != "" {
 		opts = append(opts, runtime.WithHostname(hostname))
 	}
 	if o.Network == "host" {

@@ -52,7 +52,11 @@ func (g *globals) manager() (*pod.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, MonitorBin: mon, Log: g.log}, nil
+	nets, err := g.networks()
+	if err != nil {
+		return nil, err
+	}
+	return &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, Networks: nets, MonitorBin: mon, Log: g.log}, nil
 }
 
 func addContainerCommands(root *cobra.Command, g *globals) {
@@ -125,8 +129,9 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.ContainerO
 	if o.Tty {
 		return o, fmt.Errorf("--tty: a terminal for run is not supported yet; use exec -it into a running container")
 	}
-	switch o.Network {
-	case "none", "host":
+	switch {
+	case o.Network == "none", o.Network == "host":
+	case o.Pod != "":
 	default:
 		return o, fmt.Errorf("--network %q: standalone containers support none and host; use a pod for CNI networks", o.Network)
 	}
@@ -442,4 +447,3 @@ func unixOrZero(t time.Time) int64 {
 	}
 	return t.Unix()
 }
-

@@ -191,4 +191,3 @@ func rest(s []string) []string {
 	}
 	return s[1:]
 }
-

@@ -57,6 +57,8 @@ func newRootCommand() *cobra.Command {
 	cmd.AddCommand(
 		newVersionCommand(),
 		newSystemCommand(g),
+		newPodCommand(g),
+		newNetworkCommand(g),
 	)
 	addImageCommands(cmd, g)
 	addContainerCommands(cmd, g)

@@ -90,7 +90,9 @@ func (c *container) start(ctx context.Context) error {
 		cmd.Stdin = stdio[0]
 	}
 	cmd.Stdout, cmd.Stderr = stdio[1], stdio[2]
-	runErr := cmd.Run()
+	c.s.log.Debug("running container", "id", id)
+	runErr := c.s.runCommand(cmd)
+	c.s.log.Debug("runtime returned", "id", id)
 	for _, f := range childEnds {
 		f.Close()
 	}
@@ -125,11 +127,19 @@ func (c *container) startFailed(ctx context.Context, runErr error) error {
 func (c *container) copy(r *os.File, w *crilog.StreamWriter) {
 	defer c.copying.Done()
 	buf := make([]byte, copyBufSize)
+	logFailed := false // keep draining the pipe, so the container never blocks on a full one
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr == nil {
+			// Each read becomes entries at once: a line cut by the read is a
+			// P entry now rather than a line held back, as conmon does.
+			_, werr := w.Write(buf[:n])
+			if werr == nil {
 				werr = w.Flush()
+			}
+			if werr != nil && !logFailed {
+				logFailed = true
+				c.s.log.Error("writing container log", "id", c.spec.ID, "err", werr)
 			}
 		}
 		if err != nil {
@@ -185,8 +195,10 @@ func (c *container) finish(ctx context.Context, e Exit) {
 
 func (c *container) deleteRuntime(ctx context.Context) {
 	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot, "delete", "--force", c.spec.ID)
-	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "does not exist") {
-		c.s.log.Warn("deleting container", "id", c.spec.ID, "err", err, "output", string(out))
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := c.s.runCommand(cmd); err != nil && !strings.Contains(out.String(), "does not exist") {
+		c.s.log.Warn("deleting container", "id", c.spec.ID, "err", err, "output", out.String())
 	}
 }
 

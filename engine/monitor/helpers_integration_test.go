@@ -80,7 +80,6 @@ func (p *pod) add(args []string, opts ...runtime.SpecOpt) monitor.Container {
 	dir := filepath.Join(p.t.TempDir(), id)
 	spec, err := runtime.NewSpec(append([]runtime.SpecOpt{
 		runtime.WithRootfs(p.rootfs, true), runtime.WithArgs(args...), runtime.WithHostname("t"),
-		runtime.WithCgroupsPath("/podbay-test/" + id),
 	}, opts...)...)
 	if err != nil {
 		p.t.Fatal(err)

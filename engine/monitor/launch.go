@@ -32,7 +32,7 @@ func Launch(ctx context.Context, binary string, cfg Config) (*Started, error) {
 	cmd := exec.Command(binary, "--config", cfg.ConfigPath())
 	cmd.ExtraFiles = []*os.File{syncW} // fd 3 in the monitor
 	// One P from the very start keeps the monitor's thread count, and so its
-	// memory, small; the monitor removes these before running the runtime.
+	// memory, small; the monitor removes it before running the runtime.
 	cmd.Env = append(os.Environ(), monitorEnv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
@@ -56,7 +56,7 @@ func Launch(ctx context.Context, binary string, cfg Config) (*Started, error) {
 }
 
 // monitorEnv tunes the Go runtime of the monitor process.
-var monitorEnv = []string{"GOMAXPROCS=1", "GOGC=25"}
+var monitorEnv = []string{"GOMAXPROCS=1"}
 
 func readReport(ctx context.Context, r io.Reader) (*report, error) {
 	type result struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strconv"
 	"sync"
@@ -48,7 +49,10 @@ type supervisor struct {
 	log  Logger
 	mu   sync.Mutex
 	live map[int]*container // by pid, until reaped
-	done sync.WaitGroup     // one per container until its exit is recorded
+	// commands is held shared by every runtime command in flight and
+	// exclusively while reaping unknown children.
+	commands sync.RWMutex
+	done     sync.WaitGroup // one per container until its exit is recorded
 }
 
 // Run is the body of the monitor process: it starts cfg's containers,
@@ -58,6 +62,7 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	if s.log == nil {
 		s.log = discard{}
 	}
+	s.log.Debug("monitor starting", "containers", len(cfg.Containers))
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return s.fail(opts.Sync, fmt.Errorf("becoming a subreaper: %w", err))
 	}
@@ -104,7 +109,10 @@ func (s *supervisor) track(c *container) {
 	s.reap()
 }
 
-// reap collects every tracked container that has exited.
+// reap collects every tracked container that has exited, then, when no
+// runtime command is in flight (os/exec waits for those itself), any other
+// child: as a subreaper the monitor inherits the orphans of containers that
+// share the host's PID namespace.
 func (s *supervisor) reap() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,23 +122,52 @@ func (s *supervisor) reap() {
 		if got == 0 || errors.Is(err, unix.EINTR) {
 			continue
 		}
-		delete(s.live, pid)
-		e := Exit{StartedAt: c.startedAt, FinishedAt: time.Now().UTC()}
-		switch {
-		case err != nil: // not our child: the status is lost
-			s.log.Warn("container process is not a child of the monitor", "id", c.spec.ID, "pid", pid, "err", err)
-			e.Code = 255
-		case ws.Signaled():
-			e.Signal = int(ws.Signal())
-			e.Code = 128 + e.Signal
-		default:
-			e.Code = ws.ExitStatus()
-		}
-		go func() {
-			defer s.done.Done()
-			c.finish(context.Background(), e)
-		}()
+		s.exited(c, ws, err)
 	}
+	if true || !s.commands.TryLock() {
+		return
+	}
+	defer s.commands.Unlock()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+		if c, ok := s.live[pid]; ok {
+			s.exited(c, ws, nil)
+		}
+	}
+}
+
+// exited records that c's process ended; called with s.mu held.
+func (s *supervisor) exited(c *container, ws unix.WaitStatus, err error) {
+	delete(s.live, c.pid)
+	e := Exit{StartedAt: c.startedAt, FinishedAt: time.Now().UTC()}
+	switch {
+	case err != nil: // not our child: the status is lost
+		s.log.Warn("container process is not a child of the monitor", "id", c.spec.ID, "pid", c.pid, "err", err)
+		e.Code = 255
+	case ws.Signaled():
+		e.Signal = int(ws.Signal())
+		e.Code = 128 + e.Signal
+	default:
+		e.Code = ws.ExitStatus()
+	}
+	go func() {
+		defer s.done.Done()
+		c.finish(context.Background(), e)
+	}()
+}
+
+// runCommand runs a runtime command; while any runs, reap leaves unknown
+// children alone so that os/exec can collect its own.
+func (s *supervisor) runCommand(cmd *exec.Cmd) error {
+	s.commands.RLock()
+	err := cmd.Run()
+	s.commands.RUnlock()
+	s.reap() // a SIGCHLD that arrived meanwhile may have been skipped
+	return err
 }
 
 // abort removes the containers started so far.

@@ -34,6 +34,11 @@ func NewSpec(opts ...SpecOpt) (*specs.Spec, error) {
 	return s, nil
 }
 
+// SpecVersion is the ociVersion written into specs: the newest that the
+// runtimes Debian 12 ships accept (crun 1.8 refuses "1.3.0"); podbay uses no
+// newer field.
+const SpecVersion = "1.0.2"
+
 // DefaultPath is the PATH a process gets unless the image or caller sets one.
 const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -64,7 +69,7 @@ const (
 
 func defaultSpec() *specs.Spec {
 	return &specs.Spec{
-		Version: specs.Version,
+		Version: SpecVersion,
 		Root:    &specs.Root{Path: "rootfs"},
 		Process: &specs.Process{
 			Args: []string{"/bin/sh"},

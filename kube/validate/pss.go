@@ -65,11 +65,12 @@ func pssFindings(o Object, pt podTemplate, opts Options) []Finding {
 		if r.ForbiddenDetail != "" {
 			msg += " (" + r.ForbiddenDetail + ")"
 		}
+		path := pssPath(c.ID, pt)
 		out = append(out, Finding{
 			Rule:     "pss." + string(c.Level) + "." + c.ID,
 			Severity: sev,
-			Position: o.pos(pt.Path),
-			Path:     pt.Path,
+			Position: o.pos(path),
+			Path:     path,
 			Object:   o.ref(),
 			Message:  "violates PodSecurity \"" + string(c.Level) + ":latest\": " + msg,
 			Hint:     pssHints[c.ID],

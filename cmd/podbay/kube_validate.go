@@ -1,0 +1,248 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podbay/podbay/kube/manifest"
+	"github.com/podbay/podbay/kube/validate"
+)
+
+// Exit statuses of kube validate.
+const (
+	exitRejected   = 1 // a cluster would reject something
+	exitUnreadable = 2 // an input could not be read
+)
+
+type kubeValidateFlags struct {
+	openshift bool
+	pss       string
+	uidRange  string
+	strict    bool
+	output    string
+}
+
+func newKubeValidateCommand(_ *globals) *cobra.Command {
+	var f kubeValidateFlags
+	cmd := &cobra.Command{
+		Use:   "validate [flags] FILE...|-|URL",
+		Short: "Check offline what Kubernetes and OpenShift would reject or change",
+		Long: `Check Kubernetes YAML offline the way a cluster would on create: reading
+(syntax, unknown fields, types, duplicate keys), the API server's validation after
+defaulting, Pod Security Standards and, with --openshift, the restricted-v2 SCC,
+plus portability warnings. Inputs are files, - for stdin, or http(s) URLs.
+
+Exit status: 0 when nothing would be rejected, 1 when something would (an error,
+or a warning with --strict), 2 when an input cannot be read.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runKubeValidate(cmd, args, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.openshift, "openshift", false, "check OpenShift's restricted-v2 SCC: what it rejects and what it changes")
+	fl.StringVar(&f.pss, "pss", "", "enforce a Pod Security Standards level: baseline or restricted (default: baseline failures are warnings)")
+	fl.StringVar(&f.uidRange, "uid-range", validate.DefaultUIDRange, "the namespace's openshift.io/sa.scc.uid-range, FIRST/SIZE")
+	fl.BoolVar(&f.strict, "strict", false, "reject on warnings too")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func (f kubeValidateFlags) options() (validate.Options, error) {
+	switch f.pss {
+	case "", "privileged", "baseline", "restricted":
+	default:
+		return validate.Options{}, fmt.Errorf("--pss %q: want baseline or restricted", f.pss)
+	}
+	if _, err := validate.ParseUIDRange(f.uidRange); err != nil {
+		return validate.Options{}, fmt.Errorf("--uid-range: %w", err)
+	}
+	if f.output != "text" && f.output != "json" {
+		return validate.Options{}, fmt.Errorf("--output %q: want text or json", f.output)
+	}
+	return validate.Options{OpenShift: f.openshift, PSS: f.pss, UIDRange: f.uidRange, Strict: f.strict}, nil
+}
+
+func runKubeValidate(cmd *cobra.Command, args []string, f kubeValidateFlags) error {
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	inputs, err := readInputs(cmd.Context(), args, cmd.InOrStdin())
+	if err != nil {
+		return &exitError{code: exitUnreadable, err: err}
+	}
+	set, decodeErr := decodeInputs(inputs)
+	findings := readingFindings(set, decodeErr)
+	report := validate.Validate(validatable(set), opts)
+	findings = append(findings, report.Findings...)
+	sortByInput(findings, inputs)
+
+	out := cmd.OutOrStdout()
+	if f.output == "json" {
+		err = writeFindingsJSON(out, findings)
+	} else {
+		err = writeValidateText(out, findings, len(set.Objects))
+	}
+	if err != nil {
+		return err
+	}
+	if rejected(findings, opts.Strict) {
+		return &exitError{code: exitRejected}
+	}
+	return nil
+}
+
+// validatable returns the objects worth checking: those that decoded, and those of
+// kinds podbay does not decode (validate reports them); an object of a known kind
+// that failed to decode already has its reading findings.
+func validatable(set *manifest.Set) []validate.Object {
+	known := map[string]bool{}
+	for _, k := range manifest.KnownKinds() {
+		known[k[strings.LastIndexByte(k, '/')+1:]] = true
+	}
+	objs := make([]validate.Object, 0, len(set.Objects))
+	for _, o := range set.Objects {
+		if o.Obj == nil && known[o.Kind] {
+			continue
+		}
+		objs = append(objs, validateObject(o))
+	}
+	return objs
+}
+
+// validateObject adapts a decoded object, with its positions, to kube/validate.
+func validateObject(o *manifest.Object) validate.Object {
+	return validate.Object{
+		Kind: o.Kind, Name: o.Name, Namespace: o.Namespace, Obj: o.Obj,
+		Pos: func(path string) validate.Position {
+			p := o.PosOf(path)
+			return validate.Position{File: p.File, Line: p.Line, Col: p.Col}
+		},
+	}
+}
+
+// readingFindings turns the decoder's warnings and errors into findings.
+func readingFindings(set *manifest.Set, decodeErr error) []validate.Finding {
+	var out []validate.Finding
+	for _, w := range set.Warnings {
+		out = append(out, readingFinding(&w))
+	}
+	for _, err := range leafErrors(decodeErr) {
+		var f *manifest.Finding
+		if !errors.As(err, &f) {
+			f = &manifest.Finding{Severity: manifest.SeverityError, Message: err.Error()}
+		}
+		out = append(out, readingFinding(f))
+	}
+	return out
+}
+
+func readingFinding(f *manifest.Finding) validate.Finding {
+	sev := validate.SeverityWarning
+	if f.Severity == manifest.SeverityError {
+		sev = validate.SeverityError
+	}
+	rule := readingRule(f.Message)
+	hint := f.Hint
+	if rule == "manifest.api-version" {
+		// The API server has no such version: kubectl apply fails with "no matches for kind".
+		sev = validate.SeverityError
+		hint = `the API server does not serve it (kubectl apply fails with "no matches for kind"): change apiVersion as the message says`
+	}
+	object := f.Object
+	if object == "" {
+		object = "-"
+	}
+	return validate.Finding{Rule: rule, Severity: sev,
+		Position: validate.Position{File: f.File, Line: f.Line, Col: f.Col},
+		Path:     f.Path, Object: object, Message: f.Message, Hint: hint}
+}
+
+// readingRules maps the decoder's messages to stable rule ids.
+var readingRules = []struct{ prefix, rule string }{
+	{"unknown field", "manifest.unknown-field"},
+	{"invalid YAML", "manifest.syntax"},
+	{"duplicate key", "manifest.duplicate-key"},
+	{"wrong type", "manifest.wrong-type"},
+	{"missing \"kind\"", "manifest.missing-kind"},
+	{"document is a", "manifest.not-an-object"},
+	{"apiVersion ", "manifest.api-version"},
+	{"input is ", "manifest.too-large"},
+}
+
+func readingRule(msg string) string {
+	for _, r := range readingRules {
+		if strings.HasPrefix(msg, r.prefix) {
+			return r.rule
+		}
+	}
+	return "manifest.invalid"
+}
+
+// sortByInput orders findings by input (in the order given), line and column,
+// keeping validate's order (severity, path, rule) among equals.
+func sortByInput(fs []validate.Finding, inputs []input) {
+	order := make(map[string]int, len(inputs))
+	for i, in := range inputs {
+		order[in.Name] = i + 1
+	}
+	slices.SortStableFunc(fs, func(a, b validate.Finding) int {
+		return cmp.Or(
+			cmp.Compare(order[a.File], order[b.File]),
+			cmp.Compare(a.File, b.File),
+			cmp.Compare(a.Line, b.Line),
+			cmp.Compare(a.Col, b.Col),
+		)
+	})
+}
+
+func rejected(fs []validate.Finding, strict bool) bool {
+	for _, f := range fs {
+		if f.Severity == validate.SeverityError || (strict && f.Severity == validate.SeverityWarning) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeFindingsJSON prints findings as a JSON array, "[]" when there are none.
+func writeFindingsJSON(w io.Writer, fs []validate.Finding) error {
+	if fs == nil {
+		fs = []validate.Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(fs)
+}
+
+// writeValidateText prints each finding, then a summary line.
+func writeValidateText(w io.Writer, fs []validate.Finding, objects int) error {
+	var b strings.Builder
+	count := map[string]int{}
+	for _, f := range fs {
+		b.WriteString(f.String())
+		b.WriteByte('\n')
+		count[f.Severity]++
+	}
+	fmt.Fprintf(&b, "%s, %s, %s in %s\n", countOf(count[validate.SeverityError], "error"),
+		countOf(count[validate.SeverityWarning], "warning"), countOf(count[validate.SeverityChange], "change"),
+		countOf(objects, "object"))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func countOf(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

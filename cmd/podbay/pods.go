@@ -1,0 +1,366 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podbay/podbay/engine/crilog"
+	"github.com/podbay/podbay/engine/network"
+	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/pod"
+)
+
+func newPodCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "pod", Short: "Manage pods"}
+	cmd.AddCommand(newPodCreateCommand(g), newPodStartCommand(g), newPodStopCommand(g, false), newPodStopCommand(g, true),
+		newPodRmCommand(g), newPodPsCommand(g), newPodInspectCommand(g), newPodLogsCommand(g), newPodExistsCommand(g))
+	return cmd
+}
+
+type podCreateFlags struct {
+	o       pod.PodOptions
+	publish []string
+	labels  []string
+	share   string
+}
+
+func newPodCreateCommand(g *globals) *cobra.Command {
+	f := &podCreateFlags{}
+	cmd := &cobra.Command{
+		Use:   "create [flags]",
+		Short: "Create a pod: an infra process holding shared namespaces, and a network",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := f.o
+			var err error
+			if o.Ports, err = parsePublish(f.publish); err != nil {
+				return err
+			}
+			o.Labels = parseLabels(f.labels)
+			if f.share != "" {
+				o.Share = strings.Split(f.share, ",")
+				for _, s := range o.Share {
+					if s != "net" && s != "ipc" && s != "uts" && s != "pid" {
+						return fmt.Errorf("--share %q: want a list of net, ipc, uts, pid", f.share)
+					}
+				}
+			}
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			p, err := m.CreatePod(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), p.ID)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.o.Name, "name", "", "pod name")
+	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port [IP:]HOST:CONTAINER[/udp]")
+	fl.StringVar(&f.o.Network, "network", "", "network: a network name (default: podbay), host or none")
+	fl.StringVar(&f.o.Hostname, "hostname", "", "the pod's host name (default: its name)")
+	fl.StringArrayVar(&f.o.AddHosts, "add-host", nil, "add NAME:IP to /etc/hosts")
+	fl.StringArrayVar(&f.o.DNS, "dns", nil, "DNS server")
+	fl.StringArrayVar(&f.o.DNSSearch, "dns-search", nil, "DNS search domain")
+	fl.StringArrayVar(&f.o.DNSOpts, "dns-option", nil, "DNS option")
+	fl.StringVar(&f.share, "share", "", "namespaces to share: net,ipc,uts[,pid]")
+	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set a label K=V")
+	return cmd
+}
+
+func parseLabels(list []string) map[string]string {
+	if len(list) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, l := range list {
+		k, v, _ := strings.Cut(l, "=")
+		out[k] = v
+	}
+	return out
+}
+
+// parsePublish reads Podman's -p [IP:]HOST:CONTAINER[/tcp|udp].
+func parsePublish(list []string) ([]network.PortMapping, error) {
+	var out []network.PortMapping
+	for _, p := range list {
+		spec, proto, _ := strings.Cut(p, "/")
+		if proto == "" {
+			proto = "tcp"
+		}
+		if proto != "tcp" && proto != "udp" {
+			return nil, fmt.Errorf("--publish %q: protocol must be tcp or udp", p)
+		}
+		parts := strings.Split(spec, ":")
+		var ip, host, ctr string
+		switch len(parts) {
+		case 2:
+			host, ctr = parts[0], parts[1]
+		case 3:
+			ip, host, ctr = parts[0], parts[1], parts[2]
+		default:
+			return nil, fmt.Errorf("--publish %q: want [IP:]HOST:CONTAINER[/udp]", p)
+		}
+		hp, err1 := strconv.ParseUint(host, 10, 16)
+		cp, err2 := strconv.ParseUint(ctr, 10, 16)
+		if err1 != nil || err2 != nil || hp == 0 || cp == 0 {
+			return nil, fmt.Errorf("--publish %q: ports must be numbers from 1 to 65535", p)
+		}
+		out = append(out, network.PortMapping{HostIP: ip, HostPort: uint16(hp), ContainerPort: uint16(cp), Protocol: proto})
+	}
+	return out, nil
+}
+
+// eachPod runs fn for every pod named, printing its ID when it worked.
+func eachPod(g *globals, fn func(*cobra.Command, *pod.Manager, string) (*pod.PodStatus, error)) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		m, err := g.manager()
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, ref := range args {
+			st, err := fn(cmd, m, ref)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), st.Pod.ID)
+		}
+		return errors.Join(errs...)
+	}
+}
+
+func newPodStartCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start POD...",
+		Short: "Start pods",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: eachPod(g, func(cmd *cobra.Command, m *pod.Manager, ref string) (*pod.PodStatus, error) {
+			return m.StartPod(cmd.Context(), ref)
+		}),
+	}
+}
+
+func newPodStopCommand(g *globals, restart bool) *cobra.Command {
+	var timeout uint
+	use, short := "stop [flags] POD...", "Stop pods: their containers in parallel, then the infra"
+	if restart {
+		use, short = "restart [flags] POD...", "Restart pods"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.MinimumNArgs(1),
+		RunE: eachPod(g, func(cmd *cobra.Command, m *pod.Manager, ref string) (*pod.PodStatus, error) {
+			st, err := m.StopPod(cmd.Context(), ref, pod.StopOptions{Timeout: time.Duration(timeout) * time.Second})
+			if err != nil || !restart {
+				return st, err
+			}
+			return m.StartPod(cmd.Context(), ref)
+		}),
+	}
+	cmd.Flags().UintVarP(&timeout, "time", "t", 10, "seconds to wait before killing")
+	return cmd
+}
+
+func newPodRmCommand(g *globals) *cobra.Command {
+	var force, all bool
+	var timeout uint
+	cmd := &cobra.Command{
+		Use:   "rm [flags] POD...",
+		Short: "Remove pods and everything they hold",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all {
+				m, err := g.manager()
+				if err != nil {
+					return err
+				}
+				sts, err := m.PodStatuses(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, st := range sts {
+					args = append(args, st.Pod.ID)
+				}
+				if len(args) == 0 {
+					return nil
+				}
+			}
+			if len(args) == 0 {
+				return fmt.Errorf("pod rm: name at least one pod, or use --all")
+			}
+			return eachPod(g, func(cmd *cobra.Command, m *pod.Manager, ref string) (*pod.PodStatus, error) {
+				return m.RemovePod(cmd.Context(), ref, pod.RemovePodOptions{Force: force, Timeout: time.Duration(timeout) * time.Second})
+			})(cmd, args)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "stop running pods first")
+	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove every pod")
+	cmd.Flags().UintVarP(&timeout, "time", "t", 10, "with --force: seconds to wait before killing")
+	return cmd
+}
+
+func newPodExistsCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "exists POD",
+		Short: "Exit 0 when the pod exists, 1 when it does not",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			if _, err := m.LookupPod(cmd.Context(), args[0]); err != nil {
+				if errors.Is(err, state.ErrNotFound) {
+					return &exitError{code: 1}
+				}
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+func newPodPsCommand(g *globals) *cobra.Command {
+	var format string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:     "ps [flags]",
+		Aliases: []string{"ls", "list"},
+		Short:   "List pods",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			sts, err := m.PodStatuses(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch {
+			case format == "json":
+				rows := make([]map[string]any, 0, len(sts))
+				for _, st := range sts {
+					rows = append(rows, podPsJSON(st))
+				}
+				return writeJSON(out, rows)
+			case format != "" && format != "table":
+				return fmt.Errorf("--format %q: want table or json", format)
+			case quiet:
+				for _, st := range sts {
+					fmt.Fprintln(out, st.Pod.ID[:12])
+				}
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "POD ID\tNAME\tSTATUS\tCREATED\tINFRA ID\t# OF CONTAINERS")
+			for _, st := range sts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", st.Pod.ID[:12], st.Pod.Name, st.Status,
+					humanDuration(st.Pod.Created), st.Pod.InfraID[:12], len(st.Containers)+1)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only pod IDs")
+	return cmd
+}
+
+// podPsJSON uses Podman's field names.
+func podPsJSON(st *pod.PodStatus) map[string]any {
+	ctrs := []map[string]any{}
+	all := st.Containers
+	if st.Infra != nil {
+		all = append([]*state.Container{st.Infra}, all...)
+	}
+	for _, c := range all {
+		ctrs = append(ctrs, map[string]any{"Id": c.ID, "Names": c.Name, "Status": c.State, "RestartCount": c.RestartCount})
+	}
+	nets := []string{}
+	if n := st.Options.Network; n != "host" && n != "none" {
+		nets = append(nets, firstNonEmptyStr(n, "podbay"))
+	}
+	return map[string]any{
+		"Id": st.Pod.ID, "Name": st.Pod.Name, "Status": st.Status, "Created": st.Pod.Created,
+		"InfraId": st.Pod.InfraID, "Labels": st.Pod.Labels, "Networks": nets, "Containers": ctrs,
+		"NumberOfContainers": len(all), "Cgroup": "/podbay/pod-" + st.Pod.ID[:12],
+	}
+}
+
+func firstNonEmptyStr(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func newPodInspectCommand(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "inspect POD...",
+		Short: "Show pods' configuration and state",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			var out []map[string]any
+			for _, ref := range args {
+				st, err := m.PodStatusOf(cmd.Context(), ref)
+				if err != nil {
+					return err
+				}
+				row := podPsJSON(st)
+				row["State"] = st.Status
+				row["Hostname"] = firstNonEmptyStr(st.Options.Hostname, st.Pod.Name)
+				row["SharedNamespaces"] = st.Options.Share
+				row["PortMappings"] = st.Options.Ports
+				row["NetworkMode"] = firstNonEmptyStr(st.Options.Network, "bridge")
+				out = append(out, row)
+			}
+			return writeJSON(cmd.OutOrStdout(), out)
+		},
+	}
+}
+
+func newPodLogsCommand(g *globals) *cobra.Command {
+	o := crilog.ReadOptions{}
+	cmd := &cobra.Command{
+		Use:   "logs [flags] POD",
+		Short: "Show the output of every container of a pod",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.manager()
+			if err != nil {
+				return err
+			}
+			st, err := m.PodStatusOf(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			for _, c := range st.Containers {
+				if err := crilog.Read(cmd.Context(), c.LogPath, o, prefixed(cmd.OutOrStdout(), c.Name), prefixed(cmd.ErrOrStderr(), c.Name)); err != nil && !isNotExist(err) {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&o.Tail, "tail", -1, "print only the last N lines of each container")
+	cmd.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "print timestamps")
+	return cmd
+}

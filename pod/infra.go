@@ -1,0 +1,221 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/network"
+	"github.com/podbay/podbay/engine/runtime"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// netnsPath is where a pod's network namespace is bind-mounted.
+func (m *Manager) netnsPath(podID string) string {
+	return filepath.Join(network.NetNSDir(m.Runroot), podID)
+}
+
+// ensureInfra starts a pod's infra (network first) unless it runs.
+func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
+	if st.Infra == nil {
+		return fmt.Errorf("pod %s: no infra container", st.Pod.Name)
+	}
+	if st.Infra.State == state.StateRunning {
+		return nil
+	}
+	if err := m.awaitMonitorGone(ctx, st.Infra); err != nil {
+		return err
+	}
+	o := st.Options
+	att, err := m.setupNetwork(ctx, st.Pod, o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, m.teardownNetwork(ctx, st.Pod, o))
+		}
+	}()
+	if err := m.writePodEtc(ctx, st.Pod, o, att); err != nil {
+		return err
+	}
+	spec, err := m.infraSpec(st, o)
+	if err != nil {
+		return err
+	}
+	if err := runtime.WriteBundle(st.Infra.Bundle, spec); err != nil {
+		return err
+	}
+	_, err = m.Start(ctx, st.Infra.ID)
+	return err
+}
+
+func (m *Manager) setupNetwork(ctx context.Context, p *state.Pod, o PodOptions) (*network.Attachment, error) {
+	if o.Network == "host" {
+		return nil, nil
+	}
+	path := m.netnsPath(p.ID)
+	if network.IsNetNS(path) {
+		_ = network.RemoveNetNS(path) // a stale one from a killed stop
+	}
+	path, err := network.NewNetNS(m.Runroot, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Network == "none" {
+		if err := network.SetupLoopback(path); err != nil {
+			return nil, errors.Join(err, network.RemoveNetNS(path))
+		}
+		return nil, nil
+	}
+	att, err := m.Networks.Attach(ctx, network.AttachOptions{
+		ContainerID: p.ID, Name: p.Name, NetNS: path, Network: o.Network, Ports: o.Ports,
+		Aliases: []string{o.hostname()},
+	})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("pod %s: %w", p.Name, err), network.RemoveNetNS(path))
+	}
+	return att, nil
+}
+
+func (m *Manager) teardownNetwork(ctx context.Context, p *state.Pod, o PodOptions) error {
+	if o.Network == "host" {
+		return nil
+	}
+	var errs []error
+	if o.Network != "none" {
+		errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: p.ID, Network: o.Network}))
+	}
+	errs = append(errs, network.RemoveNetNS(m.netnsPath(p.ID)))
+	if o.Network != "none" {
+		errs = append(errs, m.refreshPeerHosts(ctx, o.Network))
+	}
+	return errors.Join(errs...)
+}
+
+// stopInfra stops the infra and releases the pod's network.
+func (m *Manager) stopInfra(ctx context.Context, st *PodStatus) error {
+	if st.Infra == nil {
+		return nil
+	}
+	var errs []error
+	if st.Infra.State == state.StateRunning {
+		_, err := m.Stop(ctx, st.Infra.ID, StopOptions{Timeout: 5 * time.Second})
+		errs = append(errs, err)
+	}
+	errs = append(errs, m.teardownNetwork(ctx, st.Pod, st.Options))
+	return errors.Join(errs...)
+}
+
+// infraSpec runs the pause mode of podbay-monitor, bind-mounted read-only
+// into an empty root filesystem: no pause image is needed.
+func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
+	rootfs := st.Infra.Rootfs
+	for _, d := range []string{"proc", "dev", "sys", "etc"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			return nil, fmt.Errorf("creating infra root filesystem: %w", err)
+		}
+	}
+	pause := filepath.Join(rootfs, "pause")
+	if err := os.WriteFile(pause, nil, 0o755); err != nil {
+		return nil, fmt.Errorf("creating infra root filesystem: %w", err)
+	}
+	if err := os.Chmod(rootfs, 0o755); err != nil {
+		return nil, err
+	}
+	opts := []runtime.SpecOpt{
+		runtime.WithRootfs(rootfs, true),
+		runtime.WithArgs("/pause", "pause"),
+		runtime.WithBindMount(m.MonitorBin, "/pause", true),
+		runtime.WithCgroupsPath(podCgroup(st.Pod.ID) + "/" + st.Infra.ID[:12]),
+		runtime.WithCapDrop("ALL"),
+		runtime.WithNoNewPrivileges(),
+	}
+	if o.Network == "host" {
+		opts = append(opts, runtime.WithHostNamespace(specs.NetworkNamespace), runtime.WithHostNamespace(specs.UTSNamespace))
+	} else {
+		opts = append(opts, runtime.WithNamespacePath(specs.NetworkNamespace, m.netnsPath(st.Pod.ID)), runtime.WithHostname(o.hostname()))
+	}
+	return runtime.NewSpec(opts...)
+}
+
+// joinPod rewrites a pod container's bundle to join the namespaces of the
+// pod's running infra (its pid changes with every start).
+func (m *Manager) joinPod(ctx context.Context, c *state.Container) error {
+	st, err := m.PodStatusOf(ctx, c.PodID)
+	if err != nil {
+		return err
+	}
+	if err := m.ensureInfra(ctx, st); err != nil {
+		return err
+	}
+	infra, err := m.Lookup(ctx, st.Infra.ID)
+	if err != nil {
+		return err
+	}
+	spec, err := runtime.ReadBundle(c.Bundle)
+	if err != nil {
+		return err
+	}
+	o := st.Options
+	join := map[specs.LinuxNamespaceType]bool{
+		specs.IPCNamespace: o.shares("ipc"), specs.UTSNamespace: o.shares("uts") && o.Network != "host",
+		specs.PIDNamespace: o.shares("pid"),
+	}
+	var opts []runtime.SpecOpt
+	for typ, share := range join {
+		if share {
+			opts = append(opts, runtime.WithNamespacePath(typ, fmt.Sprintf("/proc/%d/ns/%s", infra.Pid, nsFile(typ))))
+		}
+	}
+	if o.Network == "host" {
+		opts = append(opts, runtime.WithHostNamespace(specs.NetworkNamespace))
+	} else {
+		opts = append(opts, runtime.WithNamespacePath(specs.NetworkNamespace, m.netnsPath(st.Pod.ID)))
+	}
+	if err := runtime.Compose(opts...)(spec); err != nil {
+		return err
+	}
+	return runtime.WriteBundle(c.Bundle, spec)
+}
+
+func nsFile(t specs.LinuxNamespaceType) string {
+	if t == specs.NetworkNamespace {
+		return "net"
+	}
+	return string(t)
+}
+
+// removeCgroup removes a cgroup directory (relative to each hierarchy) from
+// every mounted cgroup v1 hierarchy and the v2 tree; missing is fine.
+func removeCgroup(rel string) error {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, line := range strings.Split(string(data), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok || !(strings.HasPrefix(post, "cgroup ") || strings.HasPrefix(post, "cgroup2 ")) {
+			continue
+		}
+		f := strings.Fields(pre)
+		if len(f) < 5 {
+			continue
+		}
+		dir := filepath.Join(f[4], rel)
+		if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var _ = monitor.ReadExit
