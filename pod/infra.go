@@ -11,7 +11,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
@@ -218,4 +217,24 @@ func removeCgroup(rel string) error {
 	return errors.Join(errs...)
 }
 
-var _ = monitor.ReadExit
+
+// PodIP is the pod's address on its network ("" for host and none).
+func (m *Manager) PodIP(ctx context.Context, st *PodStatus) (string, error) {
+	if st.Options.Network == "host" || st.Options.Network == "none" {
+		return "", nil
+	}
+	n, err := m.Networks.Get(ctx, st.Options.Network)
+	if err != nil {
+		return "", err
+	}
+	atts, err := m.Networks.Attachments(ctx, n.Name)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range atts {
+		if a.ContainerID == st.Pod.ID {
+			return a.IP, nil
+		}
+	}
+	return "", nil
+}

@@ -129,6 +129,9 @@ func (m *Manager) Reset(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for _, c := range cs {
+		if c.Infra {
+			continue // its pod's removal handles it
+		}
 		if _, err := m.Remove(ctx, c.ID, RemoveOptions{Force: true}); err != nil {
 			errs = append(errs, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,13 +18,46 @@ import (
 	"github.com/podbay/podbay/internal/testenv"
 )
 
+// nextNet numbers each test's default network, bridge and subnet.
+var nextNet atomic.Int32
+
 // binDir holds podbay and podbay-monitor, built once for the whole run.
 var binDir string
 
+// The tests run inside a private network and mount namespace: TestMain
+// re-executes the test binary under unshare(1), so bridges, veths and
+// iptables rules vanish with it and never touch the host's network.
+const envPrivate = "PODBAY_CLITEST_PRIVATE"
+
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "the podbay integration tests need root")
+		fmt.Fprintln(os.Stderr, "FAIL: the podbay integration tests need root")
 		os.Exit(1)
+	}
+	if os.Getenv(envPrivate) != "1" {
+		args := append([]string{"--net", "--mount", "--propagation", "private", "--", os.Args[0]}, os.Args[1:]...)
+		cmd := exec.Command("unshare", args...)
+		cmd.Env = append(os.Environ(), envPrivate+"=1")
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			os.Exit(ee.ExitCode())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL: running the tests under unshare:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: bringing up lo: %v %s\n", err, out)
+		os.Exit(1)
+	}
+	for _, p := range []string{"runc", "iptables", "docker-registry"} {
+		if _, err := exec.LookPath(p); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: prerequisite %s: %v\n", p, err)
+			os.Exit(1)
+		}
 	}
 	dir, err := os.MkdirTemp("", "podbay-bin-")
 	if err != nil {
@@ -47,6 +81,7 @@ func TestMain(m *testing.M) {
 // env is one test's podbay: its own roots, and a registry holding busybox.
 type env struct {
 	t        *testing.T
+	extraEnv []string // PODBAY_* settings of this test
 	root     string
 	runroot  string
 	registry string
@@ -56,7 +91,11 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, root: filepath.Join(dir, "root"), runroot: filepath.Join(dir, "run")}
+	n := nextNet.Add(1)
+	e := &env{t: t, root: filepath.Join(dir, "root"), runroot: filepath.Join(dir, "run"), extraEnv: []string{
+		fmt.Sprintf("PODBAY_DEFAULT_NETWORK=pbt%d", n), fmt.Sprintf("PODBAY_DEFAULT_BRIDGE=pbt%d", n),
+		fmt.Sprintf("PODBAY_DEFAULT_SUBNET=10.%d.%d.0/24", 200+n/250, n%250),
+	}}
 	e.registry = testenv.StartRegistry(t)
 	img, err := fixture.Busybox()
 	if err != nil {
@@ -87,6 +126,7 @@ func (e *env) run(args ...string) result {
 func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "podbay"), append([]string{"--root", e.root, "--runroot", e.runroot}, args...)...)
+	cmd.Env = append(os.Environ(), e.extraEnv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {

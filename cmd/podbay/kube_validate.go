@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,7 +30,7 @@ type kubeValidateFlags struct {
 	output    string
 }
 
-func newKubeValidateCommand(_ *globals) *cobra.Command {
+func newKubeValidateCommand(g *globals) *cobra.Command {
 	var f kubeValidateFlags
 	cmd := &cobra.Command{
 		Use:   "validate [flags] FILE...|-|URL",
@@ -43,7 +44,7 @@ Exit status: 0 when nothing would be rejected, 1 when something would (an error,
 or a warning with --strict), 2 when an input cannot be read.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runKubeValidate(cmd, args, f)
+			return runKubeValidate(cmd, g, args, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -70,7 +71,7 @@ func (f kubeValidateFlags) options() (validate.Options, error) {
 	return validate.Options{OpenShift: f.openshift, PSS: f.pss, UIDRange: f.uidRange, Strict: f.strict}, nil
 }
 
-func runKubeValidate(cmd *cobra.Command, args []string, f kubeValidateFlags) error {
+func runKubeValidate(cmd *cobra.Command, g *globals, args []string, f kubeValidateFlags) error {
 	opts, err := f.options()
 	if err != nil {
 		return err
@@ -81,7 +82,9 @@ func runKubeValidate(cmd *cobra.Command, args []string, f kubeValidateFlags) err
 	}
 	set, decodeErr := decodeInputs(inputs)
 	findings := readingFindings(set, decodeErr)
+	start := time.Now()
 	report := validate.Validate(validatable(set), opts)
+	g.log.Debug("validated", "objects", len(set.Objects), "findings", len(report.Findings), "elapsed", time.Since(start))
 	findings = append(findings, report.Findings...)
 	sortByInput(findings, inputs)
 

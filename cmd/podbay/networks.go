@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,8 +15,12 @@ import (
 )
 
 func (g *globals) networks() (*network.Manager, error) {
+	var dirs []string
+	if v := os.Getenv("PODBAY_CNI_PLUGIN_DIRS"); v != "" {
+		dirs = strings.Split(v, ":")
+	}
 	return network.New(network.Options{
-		Root: g.root, Runroot: g.runroot, Log: g.log,
+		Root: g.root, Runroot: g.runroot, Log: g.log, PluginDirs: dirs,
 		DefaultName:   envOr("PODBAY_DEFAULT_NETWORK", "podbay"),
 		DefaultBridge: envOr("PODBAY_DEFAULT_BRIDGE", "podbay0"),
 		DefaultSubnet: envOr("PODBAY_DEFAULT_SUBNET", "10.90.0.0/16"),

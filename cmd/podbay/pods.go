@@ -330,6 +330,9 @@ func newPodInspectCommand(g *globals) *cobra.Command {
 				row["SharedNamespaces"] = st.Options.Share
 				row["PortMappings"] = st.Options.Ports
 				row["NetworkMode"] = firstNonEmptyStr(st.Options.Network, "bridge")
+				if ip, err := m.PodIP(cmd.Context(), st); err == nil {
+					row["IP"] = ip
+				}
 				out = append(out, row)
 			}
 			return writeJSON(cmd.OutOrStdout(), out)

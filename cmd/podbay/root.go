@@ -59,6 +59,7 @@ func newRootCommand() *cobra.Command {
 		newSystemCommand(g),
 		newPodCommand(g),
 		newNetworkCommand(g),
+		newKubeCommand(g),
 	)
 	addImageCommands(cmd, g)
 	addContainerCommands(cmd, g)
@@ -84,4 +85,10 @@ func (g *globals) init(stderr io.Writer) error {
 	}
 	g.runroot, err = filepath.Abs(g.runroot)
 	return err
+}
+
+func newKubeCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
+	cmd.AddCommand(newKubeValidateCommand(g))
+	return cmd
 }

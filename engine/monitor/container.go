@@ -49,40 +49,13 @@ func (c *container) runtimeLog() string {
 // copied into the CRI log.
 func (c *container) start(ctx context.Context) error {
 	id := c.spec.ID
-	logFile, err := os.OpenFile(c.spec.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return fmt.Errorf("starting container %q: opening log: %w", id, err)
-	}
-	c.log = logFile
-	w := crilog.NewWriter(logFile)
-	var childEnds []*os.File
-	defer func() {
-		for _, f := range childEnds {
-			f.Close()
-		}
-	}()
-	stdio := make([]*os.File, 3)
-	for i, stream := range []string{crilog.Stdout, crilog.Stderr} {
-		r, wr, err := os.Pipe()
-		if err != nil {
-			return fmt.Errorf("starting container %q: %w", id, err)
-		}
-		childEnds = append(childEnds, wr)
-		stdio[i+1] = wr
-		c.readers = append(c.readers, r)
-		c.copying.Add(1)
-		go c.copy(r, w.Stream(stream))
-	}
-	if c.spec.Stdin {
-		r, wr, err := os.Pipe()
-		if err != nil {
-			return fmt.Errorf("starting container %q: %w", id, err)
-		}
-		childEnds = append(childEnds, r)
-		stdio[0], c.stdin = r, wr
-	}
+	os.Remove(c.spec.ExitFile) // a previous run's exit must not be read as this one's
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
+	stdio, err := c.openStdio()
+	if err != nil {
+		return fmt.Errorf("starting container %q: %w", id, err)
+	}
 	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot,
 		"--log", c.runtimeLog(), "--log-format", "json",
 		"run", "--detach", "--pid-file", c.pidFile(), "--bundle", c.spec.Bundle, id)
@@ -93,10 +66,7 @@ func (c *container) start(ctx context.Context) error {
 	c.s.log.Debug("running container", "id", id)
 	runErr := c.s.runCommand(cmd)
 	c.s.log.Debug("runtime returned", "id", id)
-	for _, f := range childEnds {
-		f.Close()
-	}
-	childEnds = nil
+	closeAll(stdio) // the container holds its own copies now
 	if runErr != nil {
 		return c.startFailed(ctx, runErr)
 	}
@@ -111,6 +81,49 @@ func (c *container) start(ctx context.Context) error {
 		return fmt.Errorf("starting container %q: reading its pid: %w", id, err)
 	}
 	return nil
+}
+
+// openStdio opens the log and the stdio pipes, starts copying the output
+// into the log, and returns the container's ends: stdin (nil unless
+// Stdin is set), stdout, stderr.
+func (c *container) openStdio() ([]*os.File, error) {
+	logFile, err := os.OpenFile(c.spec.LogPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("opening log: %w", err)
+	}
+	c.log, c.readers, c.stdin = logFile, nil, nil
+	w := crilog.NewWriter(logFile)
+	stdio := make([]*os.File, 3)
+	for i, stream := range []string{crilog.Stdout, crilog.Stderr} {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			closeAll(stdio)
+			c.closeStdio()
+			return nil, err
+		}
+		stdio[i+1] = wr
+		c.readers = append(c.readers, r)
+		c.copying.Add(1)
+		go c.copy(r, w.Stream(stream))
+	}
+	if c.spec.Stdin {
+		r, wr, err := os.Pipe()
+		if err != nil {
+			closeAll(stdio)
+			c.closeStdio()
+			return nil, err
+		}
+		stdio[0], c.stdin = r, wr
+	}
+	return stdio, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		if f != nil {
+			f.Close()
+		}
+	}
 }
 
 // startFailed cleans up after a failed run and returns the runtime's message.

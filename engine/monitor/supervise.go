@@ -74,12 +74,11 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	rep := report{}
 	for _, spec := range cfg.Containers {
 		c := newContainer(s, spec)
-		if err := c.start(ctx); err != nil {
+		if err := s.startTracked(ctx, c); err != nil {
 			s.abort(ctx)
 			return s.fail(opts.Sync, err)
 		}
 		rep.Containers = append(rep.Containers, StartedContainer{ID: c.spec.ID, Pid: c.pid, StartedAt: c.startedAt})
-		s.track(c)
 	}
 	s.send(opts.Sync, rep)
 	if opts.Started != nil {
@@ -100,13 +99,20 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	}
 }
 
-// track registers a started container and reaps it at once if it already exited.
-func (s *supervisor) track(c *container) {
-	s.done.Add(1)
-	s.mu.Lock()
-	s.live[c.pid] = c
-	s.mu.Unlock()
-	s.reap()
+// startTracked starts c and tracks its pid. Until the pid is tracked, reap
+// must not collect unknown children: c's process may already be a zombie.
+func (s *supervisor) startTracked(ctx context.Context, c *container) error {
+	s.commands.RLock()
+	err := c.start(ctx)
+	if err == nil {
+		s.done.Add(1)
+		s.mu.Lock()
+		s.live[c.pid] = c
+		s.mu.Unlock()
+	}
+	s.commands.RUnlock()
+	s.reap() // it may have exited already
+	return err
 }
 
 // reap collects every tracked container that has exited, then, when no
@@ -124,7 +130,7 @@ func (s *supervisor) reap() {
 		}
 		s.exited(c, ws, err)
 	}
-	if true || !s.commands.TryLock() {
+	if !s.commands.TryLock() {
 		return
 	}
 	defer s.commands.Unlock()
@@ -161,7 +167,8 @@ func (s *supervisor) exited(c *container, ws unix.WaitStatus, err error) {
 }
 
 // runCommand runs a runtime command; while any runs, reap leaves unknown
-// children alone so that os/exec can collect its own.
+// children alone so that os/exec can collect its own. (Nested inside
+// startTracked's read lock, which is safe: nobody blocks on the write lock.)
 func (s *supervisor) runCommand(cmd *exec.Cmd) error {
 	s.commands.RLock()
 	err := cmd.Run()

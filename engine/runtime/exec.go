@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -21,12 +22,44 @@ type ExecOptions struct {
 	Args    []string
 	Env     []string // added to the container's environment
 	Cwd     string
-	User    string // numeric "uid[:gid]"; resolve names with LookupUser
+	User    string // "name|uid[:group|gid]", names looked up in the container's rootfs
 	Tty     bool   // foreground: the runtime allocates a pty and relays the caller's stdio
 	Detach  bool   // do not wait; stdio goes to /dev/null
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
+
+	additionalGids []uint32 // set by resolveExecUser
+}
+
+// resolveExecUser turns opts.User into numeric ids (with supplementary
+// groups and HOME) by reading the container's /etc/passwd and /etc/group.
+func (r *Runtime) resolveExecUser(ctx context.Context, id string, opts ExecOptions) (ExecOptions, error) {
+	st, err := r.State(ctx, id)
+	if err != nil {
+		return opts, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	spec, err := ReadBundle(st.Bundle)
+	if err != nil {
+		return opts, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	root := ""
+	if spec.Root != nil {
+		root = spec.Root.Path
+		if !filepath.IsAbs(root) {
+			root = filepath.Join(st.Bundle, root)
+		}
+	}
+	u, err := LookupUser(root, opts.User)
+	if err != nil {
+		return opts, fmt.Errorf("exec in container %q: %w", id, err)
+	}
+	opts.User = strconv.FormatUint(uint64(u.UID), 10) + ":" + strconv.FormatUint(uint64(u.GID), 10)
+	opts.additionalGids = u.AdditionalGids
+	if envIndex(opts.Env, "HOME") < 0 {
+		opts.Env = append(clone(opts.Env), "HOME="+u.Home)
+	}
+	return opts, nil
 }
 
 // Exec runs a process in container id and returns its exit code (128+signal
@@ -38,6 +71,11 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 	}
 	defer os.RemoveAll(tmp)
 	logPath := filepath.Join(tmp, "log.json")
+	if opts.Process == nil && opts.User != "" {
+		if opts, err = r.resolveExecUser(ctx, id, opts); err != nil {
+			return -1, err
+		}
+	}
 	args, err := execArgs(id, opts, tmp)
 	if err != nil {
 		return -1, err
@@ -92,6 +130,9 @@ func execArgs(id string, opts ExecOptions, tmp string) ([]string, error) {
 	}
 	if opts.User != "" {
 		args = append(args, "--user", opts.User)
+	}
+	for _, g := range opts.additionalGids {
+		args = append(args, "--additional-gids", strconv.FormatUint(uint64(g), 10))
 	}
 	args = append(args, id)
 	return append(args, opts.Args...), nil

@@ -152,6 +152,20 @@ func TestSpecInContainer(t *testing.T) {
 	t.Logf("in container:\n%s(host nofile hard limit %d)", out.String(), hard.Max)
 }
 
+func TestExecUserByName(t *testing.T) {
+	rt, id := started(t, "runc")
+	var out bytes.Buffer
+	code, err := rt.Exec(context.Background(), id, runtime.ExecOptions{
+		Args: []string{"sh", "-c", "id; echo $HOME"}, User: "app", Stdout: &out, Stderr: &out,
+	})
+	if err != nil || code != 0 || out.String() != "uid=1000(app) gid=1000(app) groups=2000(extra)\n/home/app\n" {
+		t.Errorf("exec -u app = %d, %v, %q", code, err, out.String())
+	}
+	if _, err := rt.Exec(context.Background(), id, runtime.ExecOptions{Args: []string{"id"}, User: "ghost"}); err == nil || !strings.Contains(err.Error(), `user "ghost"`) {
+		t.Errorf("exec -u ghost err = %v", err)
+	}
+}
+
 func TestExecTty(t *testing.T) {
 	rt, id := started(t, "runc")
 	ptmx, tty, err := pty.Open()

@@ -29,6 +29,7 @@ func (g *generator) deriveContainer(p *Pod, c *pod.Container) corev1.Container {
 		out.ImagePullPolicy = corev1.PullPolicy(c.PullPolicy)
 	}
 	out.Command, out.Args = commandOf(c, img)
+	out.Command, out.Args = g.unmarkAll(p.Spec.Name, out.Command), g.unmarkAll(p.Spec.Name, out.Args)
 	if img == nil || c.WorkingDir != img.WorkingDir {
 		out.WorkingDir = c.WorkingDir
 	}
@@ -127,7 +128,7 @@ func (g *generator) envOf(p *Pod, c *pod.Container, img *ImageConfig) []corev1.E
 		if v, ok := fromRefs[e.Name]; ok && v == e.Value {
 			continue
 		}
-		out = append(out, corev1.EnvVar{Name: e.Name, Value: e.Value})
+		out = append(out, corev1.EnvVar{Name: e.Name, Value: g.unmark(p.Spec.Name, e.Value)})
 	}
 	return out
 }

@@ -23,7 +23,9 @@ func (g *generator) derivePod(p *Pod) *corev1.Pod {
 	if s.Hostname != "" && s.Hostname != s.Name {
 		ps.Hostname = s.Hostname
 	}
-	ps.Subdomain = s.Subdomain
+	if s.Owner == nil || s.Owner.Kind != "StatefulSet" {
+		ps.Subdomain = s.Subdomain // a StatefulSet's pods get theirs from its serviceName
+	}
 	ps.HostNetwork = s.Network.Mode == pod.NetworkHost
 	if s.Network.Mode == pod.NetworkNone {
 		g.note("pod %q: network mode none has no Kubernetes equivalent: the pod gets the cluster network", s.Name)
