@@ -64,6 +64,28 @@ type ContainerOptions struct {
 	Pull        image.PullOptions
 	PullPolicy  string // missing (default), always, never
 	Pod         string
+
+	// Set by kube play (pod.Container carries them); zero for the CLI.
+	Mounts             []MountOption     `json:"mounts,omitempty"`
+	NoNewPrivileges    bool              `json:"noNewPrivileges,omitempty"`
+	Sysctls            map[string]string `json:"sysctls,omitempty"`
+	SupplementalGroups []int64           `json:"supplementalGroups,omitempty"`
+	CPUShares          uint64            `json:"cpuShares,omitempty"`
+	MemoryReservation  int64             `json:"memoryReservation,omitempty"`
+	RunAsNonRoot       bool              `json:"runAsNonRoot,omitempty"`
+	StopSignal         string            `json:"stopSignal,omitempty"`
+	StopTimeout        int64             `json:"stopTimeout,omitempty"` // seconds; the pod's grace period
+	Init               bool              `json:"init,omitempty"`        // an init container: runs to completion first
+	Kube               *Container        `json:"kube,omitempty"`        // the Kubernetes container it was played from
+}
+
+// MountOption is one mount of a played container: a bind mount of a
+// prepared volume directory or file, or a tmpfs.
+type MountOption struct {
+	Type        string   `json:"type"` // bind or tmpfs
+	Source      string   `json:"source,omitempty"`
+	Destination string   `json:"destination"`
+	Options     []string `json:"options,omitempty"`
 }
 
 func (m *Manager) containerDir(id string) string { return filepath.Join(m.Root, "containers", id) }
@@ -106,7 +128,7 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 		if p, err = m.LookupPod(ctx, o.Pod); err != nil {
 			return nil, err
 		}
-		if o.Network != "" && o.Network != "none" {
+		if o.Network != "" && o.Network != "none" && o.Network != "pod" {
 			return nil, fmt.Errorf("container in pod %s: the network is the pod's; drop --network", p.Name)
 		}
 	}
@@ -119,6 +141,9 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 	}
 	if p != nil {
 		c.PodID, c.PodName = p.ID, p.Name
+	}
+	if o.StopSignal == "" {
+		o.StopSignal = img.Config.Config.StopSignal
 	}
 	c.Config, _ = json.Marshal(o)
 	err = m.claim(ctx, c)
@@ -201,6 +226,9 @@ func (m *Manager) orphaned(c *state.Container) bool {
 }
 
 func firstName(img *image.Image, ref string) string {
+	if canon, err := image.NormalizeRef(ref); err == nil && slices.Contains(img.Names, canon) {
+		return canon
+	}
 	if len(img.Names) > 0 {
 		return img.Names[0]
 	}

@@ -217,7 +217,6 @@ func removeCgroup(rel string) error {
 	return errors.Join(errs...)
 }
 
-
 // PodIP is the pod's address on its network ("" for host and none).
 func (m *Manager) PodIP(ctx context.Context, st *PodStatus) (string, error) {
 	if st.Options.Network == "host" || st.Options.Network == "none" {

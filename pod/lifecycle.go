@@ -2,8 +2,12 @@ package pod
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
+
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"os"
 	"syscall"
 	"time"
@@ -101,7 +105,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, o StopOptions) (*state.C
 	}
 	sig := o.Signal
 	if sig == 0 {
-		sig = syscall.SIGTERM
+		sig = stopSignalOf(c)
 	}
 	if o.Timeout > 0 {
 		if err := m.Runtime.Kill(ctx, c.ID, sig, runtime.KillOptions{}); err != nil && processAlive(c.Pid, c.PidStart) {
@@ -205,4 +209,17 @@ func (m *Manager) awaitMonitorGone(ctx context.Context, c *state.Container) erro
 		}
 	}
 	return nil
+}
+
+// stopSignalOf is the container's stop signal (from its image or its
+// Kubernetes spec), SIGTERM by default.
+func stopSignalOf(c *state.Container) syscall.Signal {
+	var o ContainerOptions
+	_ = json.Unmarshal(c.Config, &o)
+	if o.StopSignal != "" {
+		if sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(o.StopSignal), "SIG")); sig != 0 {
+			return sig
+		}
+	}
+	return syscall.SIGTERM
 }

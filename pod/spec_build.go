@@ -78,6 +78,12 @@ func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.
 	if o.CPUs > 0 {
 		opts = append(opts, runtime.WithCPUs(o.CPUs))
 	}
+	opts = append(opts, m.kubeOptions(o)...)
+	if o.RunAsNonRoot {
+		if err := checkNonRoot(c, user); err != nil {
+			return nil, err
+		}
+	}
 	vols, err := parseVolumes(o.Volumes)
 	if err != nil {
 		return nil, err

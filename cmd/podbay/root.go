@@ -60,6 +60,7 @@ func newRootCommand() *cobra.Command {
 		newPodCommand(g),
 		newNetworkCommand(g),
 		newKubeCommand(g),
+		newPlayCommand(g),
 	)
 	addImageCommands(cmd, g)
 	addContainerCommands(cmd, g)
@@ -89,6 +90,13 @@ func (g *globals) init(stderr io.Writer) error {
 
 func newKubeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
-	cmd.AddCommand(newKubeValidateCommand(g))
+	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g))
+	return cmd
+}
+
+// newPlayCommand is Podman's older spelling: podbay play kube FILE.
+func newPlayCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "play", Short: "Alias of kube play: play kube FILE"}
+	cmd.AddCommand(newKubePlayCommand(g, true))
 	return cmd
 }

@@ -39,6 +39,12 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 	put("runtime", cfg.Runtime)
 	put("runtimeRoot", cfg.RuntimeRoot)
 	put("dir", cfg.Dir)
+	if cfg.BackoffBase > 0 {
+		put("backoffBase", strconv.FormatInt(int64(cfg.BackoffBase), 10))
+	}
+	if cfg.BackoffMax > 0 {
+		put("backoffMax", strconv.FormatInt(int64(cfg.BackoffMax), 10))
+	}
 	for _, c := range cfg.Containers {
 		put("container", c.ID)
 		put("bundle", c.Bundle)
@@ -48,6 +54,7 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 		if c.Stdin {
 			put("stdin", "true")
 		}
+		put("restart", c.Restart)
 	}
 	return b.Bytes(), errors.Join(errs...)
 }
@@ -88,6 +95,17 @@ func (cfg *Config) set(key, value string) error {
 	case "container":
 		cfg.Containers = append(cfg.Containers, Container{ID: value})
 		return nil
+	case "backoffBase", "backoffMax":
+		ns, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if key == "backoffBase" {
+			cfg.BackoffBase = time.Duration(ns)
+		} else {
+			cfg.BackoffMax = time.Duration(ns)
+		}
+		return nil
 	}
 	if len(cfg.Containers) == 0 {
 		return fmt.Errorf("unknown key %q", key)
@@ -104,6 +122,8 @@ func (cfg *Config) set(key, value string) error {
 		c.Rootfs = value
 	case "stdin":
 		c.Stdin = value == "true"
+	case "restart":
+		c.Restart = value
 	default:
 		return fmt.Errorf("unknown key %q", key)
 	}
@@ -160,5 +180,23 @@ func encodeExit(e Exit) []byte {
 	b = e.StartedAt.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","finishedAt":"`...)
 	b = e.FinishedAt.AppendFormat(b, time.RFC3339Nano)
-	return append(b, "\"}\n"...)
+	b = append(b, '"')
+	if e.RestartCount != 0 {
+		b = append(b, `,"restartCount":`...)
+		b = strconv.AppendInt(b, int64(e.RestartCount), 10)
+	}
+	return append(b, "}\n"...)
+}
+
+// encodeStatus writes the JSON of a status file by hand (see ReadStatus).
+func encodeStatus(st Status) []byte {
+	b := []byte(`{"pid":`)
+	b = strconv.AppendInt(b, int64(st.Pid), 10)
+	b = append(b, `,"startedAt":"`...)
+	b = st.StartedAt.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","restartCount":`...)
+	b = strconv.AppendInt(b, int64(st.RestartCount), 10)
+	b = append(b, `,"lastExitCode":`...)
+	b = strconv.AppendInt(b, int64(st.LastExitCode), 10)
+	return append(b, "}\n"...)
 }

@@ -12,8 +12,8 @@ import (
 )
 
 func TestConfigRoundTrip(t *testing.T) {
-	cfg := &Config{ID: "p1", Runtime: "/usr/sbin/runc", RuntimeRoot: "/run/r", Dir: "/run/m", Containers: []Container{
-		{ID: "a", Bundle: "/b/a", LogPath: "/l/a", ExitFile: "/e/a", Rootfs: "/r/a", Stdin: true},
+	cfg := &Config{ID: "p1", Runtime: "/usr/sbin/runc", RuntimeRoot: "/run/r", Dir: "/run/m", BackoffBase: time.Millisecond, BackoffMax: time.Second, Containers: []Container{
+		{ID: "a", Bundle: "/b/a", LogPath: "/l/a", ExitFile: "/e/a", Rootfs: "/r/a", Stdin: true, Restart: RestartOnFailure},
 		{ID: "b", Bundle: "/b/b with space", LogPath: "/l/b", ExitFile: "/e/b"},
 	}}
 	data, err := encodeConfig(cfg)
@@ -62,12 +62,12 @@ func TestReportRoundTrip(t *testing.T) {
 
 func TestExitFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "exit")
-	want := Exit{Code: 143, Signal: 15, StartedAt: time.Now().UTC().Add(-time.Second), FinishedAt: time.Now().UTC()}
+	want := Exit{Code: 143, Signal: 15, StartedAt: time.Now().UTC().Add(-time.Second), FinishedAt: time.Now().UTC(), RestartCount: 2}
 	if err := WriteExit(path, want); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadExit(path)
-	if err != nil || got.Code != want.Code || got.Signal != 15 || !got.StartedAt.Equal(want.StartedAt) || !got.FinishedAt.Equal(want.FinishedAt) {
+	if err != nil || got.Code != want.Code || got.Signal != 15 || got.RestartCount != 2 || !got.StartedAt.Equal(want.StartedAt) || !got.FinishedAt.Equal(want.FinishedAt) {
 		t.Errorf("got %+v, %v", got, err)
 	}
 	data, _ := os.ReadFile(path)
@@ -100,5 +100,24 @@ plain text
 	want := `runc run failed: exec: "/nonexistent": stat /nonexistent: no such file: plain text`
 	if got := runtimeMessage(path); got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestStatusFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status")
+	want := Status{Pid: 42, StartedAt: time.Now().UTC(), RestartCount: 3, LastExitCode: 1}
+	if err := writeFileAtomic(path, encodeStatus(want)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadStatus(path)
+	if err != nil || got.Pid != 42 || got.RestartCount != 3 || got.LastExitCode != 1 || !got.StartedAt.Equal(want.StartedAt) {
+		t.Errorf("got %+v, %v", got, err)
+	}
+}
+
+func TestValidateRestartPolicy(t *testing.T) {
+	cfg := &Config{ID: "p", Runtime: "/r", RuntimeRoot: "/r", Dir: "/d", Containers: []Container{{ID: "c", Bundle: "/b", LogPath: "/l", ExitFile: "/e", Restart: "Sometimes"}}}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `unknown restart policy "Sometimes"`) {
+		t.Errorf("err = %v", err)
 	}
 }

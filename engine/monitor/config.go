@@ -16,16 +16,21 @@ type Config struct {
 	RuntimeRoot string      `json:"runtimeRoot"` // the runtime's --root
 	Dir         string      `json:"dir"`         // this monitor's runroot directory: config, pid files, runtime logs
 	Containers  []Container `json:"containers"`  // started in order
+	// Restart back-off (only for containers with a restart policy); zero
+	// means Kubernetes' 10 s doubling up to 5 min.
+	BackoffBase time.Duration `json:"backoffBase,omitempty"`
+	BackoffMax  time.Duration `json:"backoffMax,omitempty"`
 }
 
 // Container is one container the monitor runs.
 type Container struct {
 	ID       string `json:"id"`
-	Bundle   string `json:"bundle"`           // directory holding config.json
-	LogPath  string `json:"logPath"`          // CRI log, appended to
-	ExitFile string `json:"exitFile"`         // written atomically when the container exits
-	Rootfs   string `json:"rootfs,omitempty"` // unmounted after exit when set
-	Stdin    bool   `json:"stdin,omitempty"`  // keep an open stdin pipe
+	Bundle   string `json:"bundle"`            // directory holding config.json
+	LogPath  string `json:"logPath"`           // CRI log, appended to
+	ExitFile string `json:"exitFile"`          // written atomically when the container exits
+	Rootfs   string `json:"rootfs,omitempty"`  // unmounted after exit when set
+	Stdin    bool   `json:"stdin,omitempty"`   // keep an open stdin pipe
+	Restart  string `json:"restart,omitempty"` // Always, OnFailure or Never (""); see RequestStop
 }
 
 // Exit records how a container ended.
@@ -34,6 +39,8 @@ type Exit struct {
 	Signal     int       `json:"signal,omitempty"` // the killing signal, if any
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt"`
+	// RestartCount is how many times the monitor restarted the container.
+	RestartCount int `json:"restartCount,omitempty"`
 }
 
 // Started reports a launched monitor and its running containers.
@@ -71,6 +78,11 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("no containers"))
 	}
 	for i, c := range cfg.Containers {
+		switch c.Restart {
+		case "", RestartAlways, RestartOnFailure, RestartNever:
+		default:
+			errs = append(errs, fmt.Errorf("container %q: unknown restart policy %q", c.ID, c.Restart))
+		}
 		if c.ID == "" {
 			errs = append(errs, fmt.Errorf("container %d: empty id", i))
 		}
@@ -113,6 +125,19 @@ func WriteConfig(cfg *Config) error {
 		return fmt.Errorf("encoding monitor config %q: %w", cfg.ID, err)
 	}
 	return writeFileAtomic(cfg.ConfigPath(), data)
+}
+
+// ReadStatus reads a status file (see Config.StatusPath).
+func ReadStatus(path string) (*Status, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading status file: %w", err)
+	}
+	var st Status
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("decoding status file %q: %w", path, err)
+	}
+	return &st, nil
 }
 
 // ReadExit reads an exit file; a missing file matches os.ErrNotExist.

@@ -31,6 +31,10 @@ type container struct {
 	stdin     *os.File // the monitor's end, kept open when Stdin is set
 	readers   []*os.File
 	copying   sync.WaitGroup
+
+	restarts    int // runs after the first
+	lastExit    int // exit code of the previous run
+	backoffStep int // exponent of the next back-off
 }
 
 func newContainer(s *supervisor, spec Container) *container {
@@ -50,6 +54,9 @@ func (c *container) runtimeLog() string {
 func (c *container) start(ctx context.Context) error {
 	id := c.spec.ID
 	os.Remove(c.spec.ExitFile) // a previous run's exit must not be read as this one's
+	if c.restarts == 0 {
+		os.Remove(c.s.cfg.StopPath(id))
+	}
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
 	stdio, err := c.openStdio()
@@ -189,10 +196,9 @@ func (c *container) closeStdio() {
 	}
 }
 
-// finish records an exit: drains the log, writes the exit file, deletes the
-// container from the runtime and unmounts its rootfs.
+// finish records the final exit (the output is drained already): writes
+// the exit file, deletes the container from the runtime and unmounts its rootfs.
 func (c *container) finish(ctx context.Context, e Exit) {
-	c.closeStdio()
 	if err := WriteExit(c.spec.ExitFile, e); err != nil {
 		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
 	}
@@ -204,6 +210,8 @@ func (c *container) finish(ctx context.Context, e Exit) {
 	}
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
+	os.Remove(c.s.cfg.StatusPath(c.spec.ID))
+	os.Remove(c.s.cfg.StopPath(c.spec.ID))
 }
 
 func (c *container) deleteRuntime(ctx context.Context) {

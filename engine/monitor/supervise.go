@@ -52,13 +52,14 @@ type supervisor struct {
 	// commands is held shared by every runtime command in flight and
 	// exclusively while reaping unknown children.
 	commands sync.RWMutex
-	done     sync.WaitGroup // one per container until its exit is recorded
+	done     sync.WaitGroup // one per container run until its exit is handled
+	wake     chan struct{}  // closed and replaced at each SIGUSR1 (see RequestStop)
 }
 
 // Run is the body of the monitor process: it starts cfg's containers,
 // reports to opts.Sync, then supervises them until all have exited.
 func Run(ctx context.Context, cfg *Config, opts Options) error {
-	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}}
+	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}, wake: make(chan struct{})}
 	if s.log == nil {
 		s.log = discard{}
 	}
@@ -67,8 +68,9 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 		return s.fail(opts.Sync, fmt.Errorf("becoming a subreaper: %w", err))
 	}
 	_ = os.WriteFile(cfg.PidPath(), []byte(strconv.Itoa(os.Getpid())), 0o600)
-	sigchld := make(chan os.Signal, 8)
+	sigchld, sigusr1 := make(chan os.Signal, 8), make(chan os.Signal, 1)
 	signal.Notify(sigchld, syscall.SIGCHLD)
+	signal.Notify(sigusr1, syscall.SIGUSR1)
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 
 	rep := report{}
@@ -76,6 +78,7 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 		c := newContainer(s, spec)
 		if err := s.startTracked(ctx, c); err != nil {
 			s.abort(ctx)
+			s.done.Wait() // exits being recorded finish before the report
 			return s.fail(opts.Sync, err)
 		}
 		rep.Containers = append(rep.Containers, StartedContainer{ID: c.spec.ID, Pid: c.pid, StartedAt: c.startedAt})
@@ -92,6 +95,8 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 		s.reap()
 		select {
 		case <-sigchld:
+		case <-sigusr1:
+			s.broadcastWake()
 		case <-all:
 			os.Remove(cfg.PidPath())
 			return nil
@@ -109,6 +114,7 @@ func (s *supervisor) startTracked(ctx context.Context, c *container) error {
 		s.mu.Lock()
 		s.live[c.pid] = c
 		s.mu.Unlock()
+		c.writeStatus()
 	}
 	s.commands.RUnlock()
 	s.reap() // it may have exited already
@@ -160,10 +166,8 @@ func (s *supervisor) exited(c *container, ws unix.WaitStatus, err error) {
 	default:
 		e.Code = ws.ExitStatus()
 	}
-	go func() {
-		defer s.done.Done()
-		c.finish(context.Background(), e)
-	}()
+	e.RestartCount = c.restarts
+	go s.afterExit(c, e)
 }
 
 // runCommand runs a runtime command; while any runs, reap leaves unknown
@@ -187,7 +191,8 @@ func (s *supervisor) abort(ctx context.Context) {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
-		c.finish(ctx, Exit{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL), StartedAt: c.startedAt, FinishedAt: time.Now().UTC()})
+		c.closeStdio()
+		c.finish(ctx, Exit{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL), StartedAt: c.startedAt, FinishedAt: time.Now().UTC(), RestartCount: c.restarts})
 		s.done.Done()
 	}
 }

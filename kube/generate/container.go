@@ -77,28 +77,34 @@ func defaultPullPolicy(image string) string {
 	return string(corev1.PullIfNotPresent)
 }
 
-// commandOf returns command and args, leaving out what equals the image's entrypoint and cmd.
+// commandOf returns command and args, leaving out what equals the image's entrypoint
+// and cmd; a command recorded as the whole process (entrypoint first) becomes args.
 func commandOf(c *pod.Container, img *ImageConfig) ([]string, []string) {
 	cmd, args := c.Command, c.Args
 	if img == nil {
 		return cmd, args
 	}
-	if len(cmd) > 0 && len(args) == 0 && len(img.Entrypoint) > 0 && hasPrefix(cmd, img.Entrypoint) {
-		// the process as run: entrypoint followed by the arguments
-		cmd, args = nil, cmd[len(img.Entrypoint):]
-		if len(args) == 0 {
-			args = nil
-		}
-	} else if slices.Equal(cmd, img.Entrypoint) {
-		cmd = nil
+	proc := slices.Concat(cmd, args)
+	if cmd == nil {
+		proc = slices.Concat(img.Entrypoint, cmpSlice(args, img.Cmd))
 	}
-	if cmd != nil {
-		return cmd, args
-	}
-	if slices.Equal(args, img.Cmd) || (args == nil && len(img.Entrypoint) > 0) {
+	entry := img.Entrypoint
+	switch {
+	case slices.Equal(proc, slices.Concat(entry, img.Cmd)):
 		return nil, nil
+	case len(entry) > 0 && len(args) == 0 && len(cmd) > len(entry) && hasPrefix(cmd, entry):
+		return nil, cmd[len(entry):]
+	case len(entry) > 0 && len(args) > 0 && slices.Equal(cmd, entry):
+		return nil, args
 	}
-	return nil, args
+	return cmd, args
+}
+
+func cmpSlice(a, def []string) []string {
+	if len(a) == 0 {
+		return def
+	}
+	return a
 }
 
 func hasPrefix(list, prefix []string) bool {

@@ -27,6 +27,9 @@ func (g *generator) derivePod(p *Pod) *corev1.Pod {
 		ps.Subdomain = s.Subdomain // a StatefulSet's pods get theirs from its serviceName
 	}
 	ps.HostNetwork = s.Network.Mode == pod.NetworkHost
+	if len(s.Network.Networks) > 0 {
+		g.note("pod %q: networks %v have no Kubernetes equivalent: the pod gets the cluster network", s.Name, s.Network.Networks)
+	}
 	if s.Network.Mode == pod.NetworkNone {
 		g.note("pod %q: network mode none has no Kubernetes equivalent: the pod gets the cluster network", s.Name)
 	}
@@ -114,7 +117,7 @@ func dnsOf(s *pod.Spec) (corev1.DNSPolicy, *corev1.PodDNSConfig) {
 	default:
 		searches = without(searches, clusterSearches(s.Namespace))
 		options = without(options, []string{"ndots:5"})
-		if hostNet {
+		if hostNet && d.Policy == string(corev1.DNSClusterFirst) {
 			policy = corev1.DNSClusterFirstWithHostNet
 		}
 	}

@@ -153,7 +153,10 @@ func canonical(t testing.TB, obj runtime.Object) (string, []string) {
 	}
 	delete(meta, "creationTimestamp")
 	delete(m, "status")
-	key := fmt.Sprintf("%v/%v/%v", m["kind"], meta["namespace"], meta["name"])
+	key := fmt.Sprintf("%v/%v", m["kind"], meta["name"])
+	if ns, ok := meta["namespace"].(string); ok {
+		key = fmt.Sprintf("%v/%s/%v", m["kind"], ns, meta["name"])
+	}
 	var lines []string
 	flatten("", m, &lines)
 	sort.Strings(lines)

@@ -10,17 +10,21 @@ import (
 	"github.com/podbay/podbay/pod"
 )
 
-// defaultCapabilities is the runtime's default set (Podman's), in Kubernetes spelling.
+// defaultCapabilities is podbay's default set (Podman's), in Kubernetes spelling.
 var defaultCapabilities = []string{"CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
 	"NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+// clusterCapabilities is the default set of containerd and CRI-O: podbay's plus
+// AUDIT_WRITE, MKNOD and NET_RAW, so dropping one of those still matters on a cluster.
+var clusterCapabilities = append([]string{"AUDIT_WRITE", "MKNOD", "NET_RAW"}, defaultCapabilities...)
 
 // capName spells a capability as Kubernetes does: NET_ADMIN, never CAP_NET_ADMIN or net_admin.
 func capName(c string) string {
 	return strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(c)), "CAP_")
 }
 
-// capabilities keeps the changes to the default set: adds outside it (all adds once
-// ALL is dropped) and drops inside it, sorted and without duplicates.
+// capabilities keeps the changes to the defaults: adds outside podbay's set (all adds
+// once ALL is dropped) and drops of what a runtime grants by default, sorted, unique.
 func capabilities(add, drop []string) *corev1.Capabilities {
 	var out corev1.Capabilities
 	drops := map[string]bool{}
@@ -34,7 +38,7 @@ func capabilities(add, drop []string) *corev1.Capabilities {
 		}
 	}
 	for n := range drops {
-		if n == "ALL" || contains(defaultCapabilities, n) {
+		if n == "ALL" || contains(clusterCapabilities, n) {
 			out.Drop = appendCap(out.Drop, n)
 		}
 	}

@@ -43,6 +43,9 @@ func volumeSource(p *Pod, v *pod.Volume) corev1.VolumeSource {
 	var s corev1.VolumeSource
 	switch v.Kind {
 	case pod.VolumeHostPath:
+		if v.HostPath == nil {
+			v.HostPath = &pod.HostPathSource{}
+		}
 		s.HostPath = &corev1.HostPathVolumeSource{Path: v.HostPath.Path}
 		if v.HostPath.Type != "" {
 			s.HostPath.Type = ptr(corev1.HostPathType(v.HostPath.Type))
@@ -58,6 +61,9 @@ func volumeSource(p *Pod, v *pod.Volume) corev1.VolumeSource {
 	case pod.VolumePVC:
 		s.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.ClaimName, ReadOnly: v.ReadOnly}
 	case pod.VolumeImage:
+		if v.Image == nil {
+			v.Image = &pod.ImageSource{}
+		}
 		s.Image = &corev1.ImageVolumeSource{Reference: v.Image.Reference}
 		if v.Image.PullPolicy != defaultPullPolicy(v.Image.Reference) {
 			s.Image.PullPolicy = corev1.PullPolicy(v.Image.PullPolicy)

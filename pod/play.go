@@ -1,0 +1,239 @@
+package pod
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podbay/podbay/engine/image"
+	"github.com/podbay/podbay/engine/network"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// PlayOptions tune PlayPod.
+type PlayOptions struct {
+	Pull    image.PullOptions
+	Network string // --network: overrides the pods' network
+	Start   bool   // start the pod (kube play --start, the default)
+}
+
+// PlayedPod reports what PlayPod made.
+type PlayedPod struct {
+	Pod        *state.Pod
+	Containers []*state.Container
+}
+
+// PlayPod creates a pod from a translated Kubernetes pod: its infra and
+// network, volumes, init containers run to completion in order, then the app
+// containers started in parallel. On error everything it made is removed.
+func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played *PlayedPod, err error) {
+	p, err := m.CreatePod(ctx, m.podOptionsOf(&spec, o))
+	if err != nil {
+		return nil, err
+	}
+	played = &PlayedPod{Pod: p}
+	defer func() {
+		if err != nil {
+			_, rmErr := m.RemovePod(context.WithoutCancel(ctx), p.ID, RemovePodOptions{Force: true})
+			err = errors.Join(err, rmErr)
+		}
+	}()
+	if !o.Start {
+		return played, m.createPlayedContainers(ctx, p, &spec, o, played)
+	}
+	st, err := m.PodStatusOf(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.ensureInfra(ctx, st); err != nil {
+		return nil, err
+	}
+	ip, _ := m.PodIP(ctx, st)
+	spec.ResolveRuntime(map[string]string{
+		"status.podIP": ip, "status.podIPs": ip, "metadata.uid": p.ID, "spec.nodeName": hostName(),
+		"status.hostIP": "127.0.0.1", "status.hostIPs": "127.0.0.1",
+	})
+	if err := m.createPlayedContainers(ctx, p, &spec, o, played); err != nil {
+		return nil, err
+	}
+	if err := m.runInitContainers(ctx, played); err != nil {
+		return nil, err
+	}
+	var apps []*state.Container
+	for _, c := range played.Containers {
+		if !isInit(c) {
+			apps = append(apps, c)
+		}
+	}
+	err = m.eachParallel(apps, func(c *state.Container) error {
+		_, err := m.Start(ctx, c.ID)
+		return err
+	})
+	return played, err
+}
+
+func hostName() string {
+	h, _ := os.Hostname()
+	return h
+}
+
+// podOptionsOf maps a translated pod onto the pod-level options.
+func (m *Manager) podOptionsOf(spec *Spec, o PlayOptions) PodOptions {
+	po := PodOptions{Name: spec.Name, Hostname: spec.Hostname, Labels: spec.Labels}
+	switch spec.Network.Mode {
+	case NetworkHost, NetworkNone:
+		po.Network = spec.Network.Mode
+	default:
+		if len(spec.Network.Networks) > 0 {
+			po.Network = spec.Network.Networks[0]
+		}
+		if o.Network != "" {
+			po.Network = o.Network
+		}
+	}
+	for _, p := range spec.Network.Ports {
+		po.Ports = append(po.Ports, network.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: strings.ToLower(p.Protocol)})
+	}
+	for _, ha := range spec.Network.HostAliases {
+		for _, n := range ha.Names {
+			po.AddHosts = append(po.AddHosts, n+":"+ha.IP)
+		}
+	}
+	dns := spec.Network.DNS
+	po.DNS, po.DNSSearch, po.DNSOpts = dns.Servers, dns.Searches, dns.Options
+	po.Share = []string{"net", "ipc", "uts"}
+	if spec.ShareProcessNamespace {
+		po.Share = append(po.Share, "pid")
+	}
+	po.Source, _ = json.Marshal(spec)
+	return po
+}
+
+func (m *Manager) createPlayedContainers(ctx context.Context, p *state.Pod, spec *Spec, o PlayOptions, played *PlayedPod) error {
+	vols, err := m.prepareVolumes(ctx, p.ID, spec)
+	if err != nil {
+		return err
+	}
+	all := append(append([]Container{}, spec.InitContainers...), spec.Containers...)
+	for i := range all {
+		kc := &all[i]
+		co, err := containerOptionsOf(spec, kc, i < len(spec.InitContainers), vols)
+		if err != nil {
+			return err
+		}
+		co.Pod, co.Pull = p.ID, o.Pull
+		c, err := m.Create(ctx, co)
+		if err != nil {
+			return fmt.Errorf("pod %s: container %s: %w", spec.Name, kc.Name, err)
+		}
+		played.Containers = append(played.Containers, c)
+	}
+	return nil
+}
+
+// containerOptionsOf maps a translated container onto container options.
+func containerOptionsOf(spec *Spec, kc *Container, init bool, vols map[string]preparedVolume) (ContainerOptions, error) {
+	sec := kc.Security
+	co := ContainerOptions{
+		Name: firstNonEmpty(kc.RuntimeName, spec.Name+"-"+kc.Name), Image: kc.Image, Command: kc.Args,
+		Workdir: kc.WorkingDir, Privileged: sec.Privileged, ReadOnly: sec.ReadOnlyRootfs,
+		CapAdd: sec.CapAdd, CapDrop: sec.CapDrop, Network: "pod", StopSignal: kc.StopSignal,
+		StopTimeout: spec.TerminationGracePeriodSeconds, Init: init, Kube: kc,
+		PullPolicy: map[string]string{"Always": "always", "Never": "never"}[kc.PullPolicy],
+		Sysctls:    spec.Security.Sysctls, SupplementalGroups: spec.Security.SupplementalGroups,
+	}
+	if len(kc.Command) > 0 {
+		co.EntrySet, co.Entrypoint = true, kc.Command
+	}
+	for _, e := range kc.Env {
+		co.Env = append(co.Env, e.Name+"="+e.Value)
+	}
+	if sec.RunAsUser != nil {
+		co.User = strconv.FormatInt(*sec.RunAsUser, 10)
+		if sec.RunAsGroup != nil {
+			co.User += ":" + strconv.FormatInt(*sec.RunAsGroup, 10)
+		}
+	}
+	if spec.Security.FSGroup != nil {
+		co.SupplementalGroups = append(co.SupplementalGroups, *spec.Security.FSGroup)
+	}
+	co.RunAsNonRoot = sec.RunAsNonRoot != nil && *sec.RunAsNonRoot
+	co.NoNewPrivileges = sec.AllowPrivilegeEscalation != nil && !*sec.AllowPrivilegeEscalation
+	r := kc.Resources
+	co.Memory, co.MemoryReservation = r.MemoryLimit, r.MemoryRequest
+	if r.CPULimit > 0 {
+		co.CPUs = float64(r.CPULimit) / 1000
+	}
+	if r.CPURequest > 0 {
+		co.CPUShares = uint64(max(2, r.CPURequest*1024/1000))
+	}
+	mounts, err := mountOptions(kc, vols)
+	if err != nil {
+		return co, err
+	}
+	co.Mounts = mounts
+	return co, nil
+}
+
+func isInit(c *state.Container) bool {
+	var o ContainerOptions
+	_ = json.Unmarshal(c.Config, &o)
+	return o.Init
+}
+
+// runInitContainers runs the init containers in order, each to success.
+func (m *Manager) runInitContainers(ctx context.Context, played *PlayedPod) error {
+	for _, c := range played.Containers {
+		if !isInit(c) {
+			continue
+		}
+		if _, err := m.Start(ctx, c.ID); err != nil {
+			return err
+		}
+		done, err := m.WaitExit(ctx, c.ID, 0)
+		if err != nil {
+			return err
+		}
+		if done.ExitCode != 0 {
+			return fmt.Errorf("pod %s: init container %s exited with code %d", played.Pod.Name, c.Name, done.ExitCode)
+		}
+	}
+	return nil
+}
+
+// DownPod stops a played pod within its grace period and removes it.
+func (m *Manager) DownPod(ctx context.Context, ref string, grace time.Duration) error {
+	_, err := m.RemovePod(ctx, ref, RemovePodOptions{Force: true, Timeout: grace})
+	return err
+}
+
+// ImagePull is one image a play needs, with its Kubernetes pull policy.
+type ImagePull struct {
+	Ref    string
+	Policy string // Always, IfNotPresent, Never
+}
+
+// PullAll resolves every image once, concurrently, before anything is
+// created: a missing image fails the play before it changes anything.
+func (m *Manager) PullAll(ctx context.Context, imgs []ImagePull, o image.PullOptions) error {
+	errs := make([]error, len(imgs))
+	done := make(chan struct{})
+	for i, ip := range imgs {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			policy := map[string]string{"Always": "always", "Never": "never"}[ip.Policy]
+			if _, err := m.resolveImage(ctx, ip.Ref, policy, o); err != nil {
+				errs[i] = fmt.Errorf("image %s: %w", ip.Ref, err)
+			}
+		}()
+	}
+	for range imgs {
+		<-done
+	}
+	return errors.Join(errs...)
+}
