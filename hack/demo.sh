@@ -1,41 +1,52 @@
 #!/usr/bin/env bash
-# The demo: a local registry, a pull, containers run, inspected and removed.
+# The demo: play manifests/demo.yaml, show it working, export it back, take it down.
+# Everything lives in a throw-away --root/--runroot, network and registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . hack/lib.sh
 export PATH=/usr/local/go/bin:$PATH
 work=$(mktemp -d /tmp/podbay-demo.XXXXXX)
+export PODBAY_DEFAULT_NETWORK=podbay-demo PODBAY_DEFAULT_BRIDGE=pbdemo0 PODBAY_DEFAULT_SUBNET=10.239.0.0/24
 pb() { bin/podbay --root "$work/root" --runroot "$work/run" "$@"; }
 cleanup() {
 	pb system reset --force >/dev/null 2>&1 || true
+	ip link del pbdemo0 2>/dev/null || true
 	stop_registry
 	rm -rf "$work"
 }
 trap cleanup EXIT
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "a local registry with a busybox image built from busybox-static"
+step "a local registry holding busybox (built from busybox-static: no internet needed)"
 start_registry "$work/registry"
-go run ./hack/mkimage -push "$REGISTRY/library/busybox:latest"
-echo "registry at $REGISTRY"
-
-step "podbay pull"
-pb pull --tls-verify=false "$REGISTRY/library/busybox:latest"
+go run ./hack/mkimage -push "$REGISTRY/library/busybox:1.36"
+pb pull -q --tls-verify=false "$REGISTRY/library/busybox:1.36" >/dev/null
+pb tag "$REGISTRY/library/busybox:1.36" docker.io/library/busybox:1.36
 pb images
 
-step "podbay run (foreground: output streamed, exit code kept)"
-pb run --rm "$REGISTRY/library/busybox" sh -c 'echo "hello from $(hostname), uid $(id -u)"; exit 3' || echo "exit code: $?"
+step "podbay kube validate manifests/demo.yaml --openshift"
+pb kube validate --openshift manifests/demo.yaml || true
 
-step "podbay run -d: a web server"
-pb run -d --name web -e GREETING=hi --memory 64m "$REGISTRY/library/busybox" \
-	sh -c 'echo "serving $GREETING"; exec httpd -f -p 8080 -h /var/www'
+step "podbay kube play manifests/demo.yaml"
+pb kube play manifests/demo.yaml
+pb pod ps
 pb ps
-pb exec web wget -qO- http://127.0.0.1:8080/
-pb logs web
-pb ps --format json | head -20
 
-step "podbay stop and rm"
-pb stop -t 2 web
-pb ps -a
-pb rm web
+step "it answers on the published port"
+deadline=$((SECONDS + 10))
+until curl -fsS http://127.0.0.1:18080/; do
+	((SECONDS < deadline)) || { echo "no answer on 127.0.0.1:18080" >&2; exit 1; }
+	sleep 0.1
+done
+pb exec web-pod-0-server sh -c 'echo "inside: GREETING=$GREETING POD_IP=$POD_IP"; cat /sys/fs/cgroup/memory/memory.limit_in_bytes'
+pb logs --tail 2 web-pod-0-checker
+
+if pb kube --help | grep -q '^  generate'; then
+	step "podbay kube generate web-pod-0"
+	pb kube generate web-pod-0
+fi
+
+step "podbay kube down manifests/demo.yaml"
+pb kube down manifests/demo.yaml
+pb pod ps
 pb ps -a

@@ -148,7 +148,9 @@ func newNetworkRmCommand(g *globals) *cobra.Command {
 }
 
 // prefixed writes each line of output as "NAME line", as podman pod logs does.
-func prefixed(w io.Writer, name string) io.Writer { return &prefixWriter{w: w, prefix: []byte(name + " ")} }
+func prefixed(w io.Writer, name string) io.Writer {
+	return &prefixWriter{w: w, prefix: []byte(name + " ")}
+}
 
 type prefixWriter struct {
 	w      io.Writer

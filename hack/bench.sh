@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# podbay side by side with Podman (when installed) and with the floors that
+# bound them: bare runc, skopeo. `make bench` runs it. As root.
+#
+#   hack/bench.sh [CASE...]     cases: run pull pod rss (default: all, in that order)
+#
+#   BENCH_N=5        timed iterations per case (one extra untimed warm-up first)
+#   BENCH_PODMAN=0   podbay and the floors only, even when Podman is installed
+#   PODBAY=bin/podbay
+#
+# Each iteration runs podbay and Podman back to back, alternating which goes
+# first; the table gives medians and the podbay/Podman ratio (below 1: podbay
+# is faster or smaller). Teardown happens outside the timed part. Everything
+# lives under one temporary directory (podbay and Podman roots, runc root,
+# registry, CNI configs), on networks of its own (podbay: bridge pbbench0,
+# 10.232.0.0/24; Podman: bridge pbbenchpm0, 10.233.0.0/24), and is removed at
+# the end, with a check that no mount, link or process is left behind.
+#
+# Podman is configured for a like-for-like comparison: runc, cgroupfs, CNI,
+# file events, ulimits clamped to the current hard limits (as podbay does),
+# its own --root/--runroot/--tmpdir via CONTAINERS_CONF and
+# CONTAINERS_STORAGE_CONF (never the host's /var/lib/containers).
+#
+# New cases: write case_NAME using tm, add and row (see case_run), and list
+# NAME in ALL_CASES.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. hack/lib.sh
+export PATH=/usr/local/go/bin:$PATH
+
+N=${BENCH_N:-5}
+PODBAY=${PODBAY:-$PWD/bin/podbay}
+ALL_CASES=(run pull pod rss)
+CASES=("$@")
+((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
+for c in "${CASES[@]}"; do
+	[[ " ${ALL_CASES[*]} " == *" $c "* ]] || { echo "bench: unknown case $c (cases: ${ALL_CASES[*]})" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+[ -x "$PODBAY" ] || { echo "bench: $PODBAY missing: run make build" >&2; exit 1; }
+
+PB_NET=pbbench0 PB_SUBNET=10.232.0.0/24
+PM_NET=pbbenchpm PM_BRIDGE=pbbenchpm0 PM_SUBNET=10.233.0.0/24
+for l in $PB_NET $PM_BRIDGE; do
+	! ip link show "$l" >/dev/null 2>&1 || { echo "bench: link $l exists (another bench running?)" >&2; exit 1; }
+done
+
+W=$(mktemp -d /tmp/podbay-bench.XXXXXX)
+LOG=$W/bench.log
+declare -A S=()       # samples: key -> "v1 v2 ..."
+declare -A PRE=()     # host paths that existed before we started
+ROWS=()
+for p in /run/netns /run/runc /var/lib/cni /var/lib/containers /dev/shm/libpod_lock \
+	/sys/fs/cgroup/memory/libpod_parent /sys/fs/cgroup/memory/podbay; do
+	[ -e "$p" ] && PRE[$p]=1
+done
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "bench: $*"; [ -s "$LOG" ] && tail -n 15 "$LOG" >&2; exit 1; }
+
+# --- podbay -----------------------------------------------------------------
+
+export PODBAY_DEFAULT_NETWORK=$PB_NET PODBAY_DEFAULT_BRIDGE=$PB_NET PODBAY_DEFAULT_SUBNET=$PB_SUBNET
+pb() { "$PODBAY" --root "$W/pb/root" --runroot "$W/pb/run" "$@"; }
+# pbat DIR ARGS: podbay on a store of its own under DIR
+pbat() { local d=$1; shift; "$PODBAY" --root "$d/root" --runroot "$d/run" "$@"; }
+
+# --- Podman -----------------------------------------------------------------
+
+PODMAN_NOTE="podman: not installed"
+HAVE_PODMAN=0
+pm() { podman --root "$W/pm/root" --runroot "$W/pm/run" "$@"; }
+pmat() { local d=$1; shift; podman --root "$d/root" --runroot "$d/run" --tmpdir "$d/tmp" "$@"; }
+
+setup_podman() {
+	if [ "${BENCH_PODMAN:-}" = 0 ]; then PODMAN_NOTE="podman: skipped (BENCH_PODMAN=0)"; return; fi
+	command -v podman >/dev/null || return 0
+	local hn hu c=$W/pm
+	hn=$(ulimit -Hn) hu=$(ulimit -Hu)
+	[ "$hn" = unlimited ] && hn=1048576
+	[ "$hu" = unlimited ] && hu=4194304
+	mkdir -p "$c/tmp" "$c/cni"
+	cat >"$c/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=$hn:$hn", "nproc=$hu:$hu"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+tmp_dir = "$c/tmp"
+image_copy_tmp_dir = "$c/tmp"
+[network]
+network_backend = "cni"
+network_config_dir = "$c/cni"
+default_network = "$PM_NET"
+default_subnet = "$PM_SUBNET"
+EOF
+	cat >"$c/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$c/root"
+runroot = "$c/run"
+EOF
+	export CONTAINERS_CONF=$c/containers.conf CONTAINERS_STORAGE_CONF=$c/storage.conf
+	local err
+	if ! err=$(pm info 2>&1 >/dev/null); then
+		PODMAN_NOTE="podman: unusable here: $(printf '%s' "$err" | tail -n 1)"
+		return
+	fi
+	HAVE_PODMAN=1
+	PODMAN_NOTE="podman: $(podman version --format '{{.Client.Version}}' 2>/dev/null) (runc, cgroupfs, CNI, ulimits nofile=$hn nproc=$hu)"
+}
+
+# --- registry and images -----------------------------------------------------
+
+BUSYBOX= BIG=
+need_registry() {
+	[ -n "${REGISTRY:-}" ] && return
+	start_registry "$W/registry"
+	go build -o "$W/mkimage" ./hack/mkimage
+}
+need_busybox() {
+	[ -n "$BUSYBOX" ] && return
+	need_registry
+	BUSYBOX=$REGISTRY/library/busybox:latest
+	"$W/mkimage" -push "$BUSYBOX" >>"$LOG" 2>&1 || die "pushing busybox"
+	pb pull --tls-verify=false "$BUSYBOX" >>"$LOG" 2>&1 || die "podbay pull busybox"
+	if ((HAVE_PODMAN)); then
+		pm pull --tls-verify=false "$BUSYBOX" >>"$LOG" 2>&1 || die "podman pull busybox"
+	fi
+}
+need_big() {
+	[ -n "$BIG" ] && return
+	need_registry
+	BIG=$REGISTRY/library/big:latest
+	"$W/mkimage" -big -push "$BIG" >>"$LOG" 2>&1 || die "pushing the big image"
+}
+need_pm_network() {
+	((HAVE_PODMAN)) || return 0
+	pm network exists "$PM_NET" 2>/dev/null && return
+	pm network create --subnet "$PM_SUBNET" --interface-name "$PM_BRIDGE" "$PM_NET" >>"$LOG" 2>&1 || die "podman network create"
+}
+
+# --- measuring ---------------------------------------------------------------
+
+# tm CMD...: runs CMD (output to the log) and sets T to its wall time in ms.
+tm() {
+	local s e
+	s=$EPOCHREALTIME
+	"$@" >>"$LOG" 2>&1 </dev/null || die "failed: $*"
+	e=$EPOCHREALTIME
+	T=$(((${e/./} - ${s/./}) / 100))
+	T=$((T / 10)).$((T % 10))
+}
+# add KEY VALUE: one sample (skipped during the warm-up, iteration 0)
+add() { ((I > 0)) && S[$1]+=" $2"; return 0; }
+median() {
+	[ -n "${S[$1]:-}" ] || { echo -; return; }
+	printf '%s\n' ${S[$1]} | sort -g | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m}'
+}
+ratio() { [ "$1" = - ] || [ "$2" = - ] && { echo -; return; }; awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx\n", a / b}'; }
+# row LABEL UNIT PBKEY PMKEY [FLOORLABEL FLOORKEY]
+row() {
+	local pbm pmm fl=-
+	pbm=$(median "$3") pmm=$(median "$4")
+	[ -n "${6:-}" ] && fl="$5 $(median "$6")"
+	ROWS+=("| $1 ($2) | $pbm | $pmm | $(ratio "$pbm" "$pmm") | $fl |")
+	say "  ${ROWS[-1]}"
+}
+# podman_first: alternate who goes first, iteration by iteration
+podman_first() { ((HAVE_PODMAN && I % 2 == 1)); }
+podman_second() { ((HAVE_PODMAN && I % 2 == 0)); }
+
+# --- cases -------------------------------------------------------------------
+
+# 1. run -d of a busybox sleep; bare `runc run -d` of podbay's own bundle as the floor.
+case_run() {
+	need_busybox
+	local id cfg
+	id=$(pb create --name pbb-floor "$BUSYBOX" sleep 1000 2>>"$LOG") || die "podbay create"
+	cfg=$W/pb/root/containers/$id/config.json
+	[ -f "$cfg" ] || die "no config.json for $id"
+	mkdir -p "$W/runc"
+	for ((I = 0; I <= N; I++)); do
+		podman_first && run_pm
+		tm pb run -d --name "pbb-run-$I" "$BUSYBOX" sleep 1000
+		add run.pb "$T"
+		pb rm -f "pbb-run-$I" >>"$LOG" 2>&1
+		podman_second && run_pm
+		"$W/benchutil" bundle "$cfg" "$W/floor/$I" "/pbbench-floor-$$-$I"
+		tm runc --root "$W/runc" run -d --bundle "$W/floor/$I" "pbbench-floor-$I"
+		add run.floor "$T"
+		runc --root "$W/runc" delete -f "pbbench-floor-$I" >>"$LOG" 2>&1
+	done
+	pb rm -f pbb-floor >>"$LOG" 2>&1
+	row "run -d busybox" ms run.pb run.pm "runc run -d" run.floor
+}
+run_pm() {
+	tm pm run -d --network none --name "pbb-run-$I" "$BUSYBOX" sleep 1000
+	add run.pm "$T"
+	pm rm -f -t 0 "pbb-run-$I" >>"$LOG" 2>&1
+}
+
+# 2. pull of the 3-layer ~120 MB image into an empty store; skopeo copy to dir: as the floor.
+case_pull() {
+	need_big
+	local d
+	for ((I = 0; I <= N; I++)); do
+		podman_first && pull_pm
+		d=$W/pull-pb
+		tm pbat "$d" pull --tls-verify=false "$BIG"
+		add pull.pb "$T"
+		pbat "$d" system reset --force >>"$LOG" 2>&1
+		rm -rf "$d"
+		podman_second && pull_pm
+		if command -v skopeo >/dev/null; then
+			tm skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$BIG" "dir:$W/skopeo"
+			add pull.floor "$T"
+			rm -rf "$W/skopeo"
+		fi
+	done
+	row "pull 3 layers, 120 MB" ms pull.pb pull.pm "skopeo copy" pull.floor
+}
+pull_pm() {
+	local d=$W/pull-pm
+	mkdir -p "$d/tmp"
+	tm pmat "$d" pull --tls-verify=false "$BIG"
+	add pull.pm "$T"
+	pmat "$d" system reset -f >>"$LOG" 2>&1
+	rm -rf "$d"
+}
+
+# 3. a pod with infra and two containers, created and running.
+case_pod() {
+	need_busybox
+	need_pm_network
+	for ((I = 0; I <= N; I++)); do
+		podman_first && pod_pm
+		tm pod_pb_up "pbb-pod-$I"
+		add pod.pb "$T"
+		pb pod rm -f -t 0 "pbb-pod-$I" >>"$LOG" 2>&1
+		podman_second && pod_pm
+	done
+	row "pod: infra + 2 containers" ms pod.pb pod.pm
+}
+pod_pb_up() {
+	pb pod create --name "$1" &&
+		pb run -d --pod "$1" --name "$1-a" "$BUSYBOX" sleep 1000 &&
+		pb run -d --pod "$1" --name "$1-b" "$BUSYBOX" sleep 1000
+}
+pod_pm_up() {
+	pm pod create --name "$1" --network "$PM_NET" &&
+		pm run -d --pod "$1" --name "$1-a" "$BUSYBOX" sleep 1000 &&
+		pm run -d --pod "$1" --name "$1-b" "$BUSYBOX" sleep 1000
+}
+pod_pm() {
+	tm pod_pm_up "pbb-pod-$I"
+	add pod.pm "$T"
+	pm pod rm -f -t 0 "pbb-pod-$I" >>"$LOG" 2>&1
+}
+
+# 4. memory: peak RSS of the `run -d` command; steady RSS of the monitors of a
+# two-container pod (podbay-monitor processes; Podman: its conmons, infra's included).
+case_rss() {
+	need_busybox
+	need_pm_network
+	local f=$W/maxrss
+	for ((I = 0; I <= N; I++)); do
+		"$W/benchutil" maxrss "$f" -- "$PODBAY" --root "$W/pb/root" --runroot "$W/pb/run" \
+			run -d --name "pbb-rss-$I" "$BUSYBOX" sleep 1000 >>"$LOG" 2>&1 || die "podbay run -d (rss)"
+		add peak.pb "$(awk '{printf "%.1f", $1 / 1024}' "$f")"
+		pb rm -f "pbb-rss-$I" >>"$LOG" 2>&1
+		((HAVE_PODMAN)) || continue
+		"$W/benchutil" maxrss "$f" -- podman --root "$W/pm/root" --runroot "$W/pm/run" \
+			run -d --network none --name "pbb-rss-$I" "$BUSYBOX" sleep 1000 >>"$LOG" 2>&1 || die "podman run -d (rss)"
+		add peak.pm "$(awk '{printf "%.1f", $1 / 1024}' "$f")"
+		pm rm -f -t 0 "pbb-rss-$I" >>"$LOG" 2>&1
+	done
+	row "peak RSS of run -d" MiB peak.pb peak.pm
+	pod_pb_up pbb-rsspod >>"$LOG" 2>&1 || die "podbay pod (rss)"
+	((HAVE_PODMAN)) && { pod_pm_up pbb-rsspod >>"$LOG" 2>&1 || die "podman pod (rss)"; }
+	sleep 1
+	local n kib pbn=0 pmn=0
+	for ((I = 1; I <= N; I++)); do
+		read -r n kib < <("$W/benchutil" rss podbay-monitor "$W/pb/run/")
+		pbn=$n
+		add mon.pb "$(awk -v k="$kib" 'BEGIN {printf "%.1f", k / 1024}')"
+		if ((HAVE_PODMAN)); then
+			read -r n kib < <("$W/benchutil" rss conmon "$W/pm/run/")
+			pmn=$n
+			add mon.pm "$(awk -v k="$kib" 'BEGIN {printf "%.1f", k / 1024}')"
+		fi
+		sleep 0.2
+	done
+	row "monitor RSS, pod of 2: podbay ${pbn} proc, podman ${pmn} proc" MiB mon.pb mon.pm
+	pb pod rm -f -t 0 pbb-rsspod >>"$LOG" 2>&1
+	((HAVE_PODMAN)) && pm pod rm -f -t 0 pbb-rsspod >>"$LOG" 2>&1
+	return 0
+}
+
+# --- clean-up ------------------------------------------------------------------
+
+cleanup() {
+	set +e
+	local d
+	if [ -d "$W/runc" ]; then
+		for d in $(runc --root "$W/runc" list -q 2>/dev/null); do runc --root "$W/runc" delete -f "$d"; done
+	fi
+	for d in "$W/pb" "$W/pull-pb"; do
+		[ -d "$d" ] && pbat "$d" system reset --force >/dev/null 2>&1
+	done
+	if ((HAVE_PODMAN)); then
+		pm pod rm -fa -t 0 >/dev/null 2>&1
+		pm rm -fa -t 0 >/dev/null 2>&1
+		pm network rm -f "$PM_NET" >/dev/null 2>&1
+		pm system reset -f >/dev/null 2>&1
+		[ -d "$W/pull-pm" ] && pmat "$W/pull-pm" system reset -f >/dev/null 2>&1
+	fi
+	stop_registry
+	# What the engines leave on the host by design (bridges, CNI's default
+	# dirs, Podman's shm lock and cgroup parent, runc's default root, a shared
+	# /run/netns mount): removed only when this run created it.
+	for d in $PB_NET $PM_BRIDGE; do ip link show "$d" >/dev/null 2>&1 && ip link del "$d"; done
+	rm -rf "/var/lib/cni/networks/$PM_NET" "/var/lib/cni/networks/$PB_NET"
+	[ -z "${PRE[/var/lib/cni]:-}" ] && [ -d /var/lib/cni ] && find /var/lib/cni -depth -type d -empty -delete
+	[ -z "${PRE[/dev/shm/libpod_lock]:-}" ] && rm -f /dev/shm/libpod_lock
+	[ -z "${PRE[/var/lib/containers]:-}" ] && rm -rf /var/lib/containers # skopeo's blob-info cache
+	[ -z "${PRE[/run/runc]:-}" ] && rmdir /run/runc 2>/dev/null
+	if [ -z "${PRE[/run/netns]:-}" ] && [ -d /run/netns ] && [ -z "$(ls -A /run/netns)" ]; then
+		while mountpoint -q /run/netns; do umount /run/netns || break; done
+		rmdir /run/netns
+	fi
+	for d in libpod_parent podbay; do
+		[ -z "${PRE[/sys/fs/cgroup/memory/$d]:-}" ] || continue
+		for c in /sys/fs/cgroup/*/"$d"; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done
+	done
+	local left
+	left=$(
+		grep " $W" /proc/mounts
+		ip -o link show | grep -E " ($PB_NET|$PM_BRIDGE)[:@]"
+		for d in /proc/[0-9]*; do
+			[[ $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) == *"$W"* || $(readlink "$d/root" 2>/dev/null) == "$W"* ]] &&
+				echo "process ${d#/proc/}: $(tr '\0' ' ' <"$d/cmdline")"
+		done
+	)
+	[ -n "$left" ] && say "bench: LEFT BEHIND:" && say "$left"
+	grep -o " $W[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- main ----------------------------------------------------------------------
+
+go build -o "$W/benchutil" ./hack/benchutil
+setup_podman
+say "bench: N=$N, $PODMAN_NOTE, work dir $W"
+for c in "${CASES[@]}"; do
+	say "bench: case $c"
+	"case_$c"
+done
+
+cat <<EOF
+
+podbay $("$PODBAY" version 2>/dev/null | awk 'NR == 1 {print $2}'); $PODMAN_NOTE
+$(nproc) CPUs, kernel $(uname -r), $(runc --version | head -n 1); medians of $N runs
+
+| case | podbay | podman | podbay/podman | floor |
+|---|---|---|---|---|
+EOF
+printf '%s\n' "${ROWS[@]}"
