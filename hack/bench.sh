@@ -50,7 +50,7 @@ LOG=$W/bench.log
 declare -A S=()       # samples: key -> "v1 v2 ..."
 declare -A PRE=()     # host paths that existed before we started
 ROWS=()
-for p in /run/netns /run/runc /var/lib/cni /var/lib/containers /dev/shm/libpod_lock \
+for p in /run/netns /run/mount /run/runc /var/lib/cni /var/lib/containers /dev/shm/libpod_lock \
 	/sys/fs/cgroup/memory/libpod_parent /sys/fs/cgroup/memory/podbay; do
 	[ -e "$p" ] && PRE[$p]=1
 done
@@ -75,10 +75,13 @@ pmat() { local d=$1; shift; podman --root "$d/root" --runroot "$d/run" --tmpdir 
 setup_podman() {
 	if [ "${BENCH_PODMAN:-}" = 0 ]; then PODMAN_NOTE="podman: skipped (BENCH_PODMAN=0)"; return; fi
 	command -v podman >/dev/null || return 0
+	# Podman's defaults (nofile 1048576, nproc 4194304) exceed the hard limits
+	# here; podman 4.3 also runs itself (hence conmon and runc) with
+	# RLIMIT_NPROC 32768, so its containers cannot ask for more than that.
 	local hn hu c=$W/pm
 	hn=$(ulimit -Hn) hu=$(ulimit -Hu)
 	[ "$hn" = unlimited ] && hn=1048576
-	[ "$hu" = unlimited ] && hu=4194304
+	[ "$hu" = unlimited ] || ((hu > 32768)) && hu=32768
 	mkdir -p "$c/tmp" "$c/cni"
 	cat >"$c/containers.conf" <<EOF
 [containers]
@@ -330,6 +333,7 @@ cleanup() {
 		while mountpoint -q /run/netns; do umount /run/netns || break; done
 		rmdir /run/netns
 	fi
+	[ -z "${PRE[/run/mount]:-}" ] && rmdir /run/mount 2>/dev/null # libmount's, made by that umount
 	for d in libpod_parent podbay; do
 		[ -z "${PRE[/sys/fs/cgroup/memory/$d]:-}" ] || continue
 		for c in /sys/fs/cgroup/*/"$d"; do [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null; done

@@ -156,6 +156,9 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if err != nil {
 		return err
 	}
+	if err := recordKubeObjects(ctx, m, p); err != nil {
+		return err
+	}
 	if !f.quiet {
 		printPlayed(cmd.OutOrStdout(), played, p)
 	}

@@ -61,6 +61,7 @@ func newRootCommand() *cobra.Command {
 		newNetworkCommand(g),
 		newKubeCommand(g),
 		newPlayCommand(g),
+		newGenerateCommand(g),
 	)
 	addImageCommands(cmd, g)
 	addContainerCommands(cmd, g)
@@ -90,7 +91,7 @@ func (g *globals) init(stderr io.Writer) error {
 
 func newKubeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
-	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g))
+	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false))
 	return cmd
 }
 

@@ -1,2 +1,2 @@
-// Package monitor is the per-pod supervisor: it starts a pod's containers through the OCI runtime, owns their stdio, writes CRI logs and records exits.
+// Package monitor is the per-pod supervisor: it starts a pod's containers through the OCI runtime, owns their stdio, writes CRI logs, restarts them under their policy and records exits.
 package monitor
