@@ -54,6 +54,7 @@ for p in /run/netns /run/mount /run/runc /var/lib/cni /var/lib/containers /dev/s
 	/sys/fs/cgroup/memory/libpod_parent /sys/fs/cgroup/memory/podbay; do
 	[ -e "$p" ] && PRE[$p]=1
 done
+ip link show cni-podman0 >/dev/null 2>&1 && PRE[cni-podman0]=1 # Podman's default bridge: never ours to use
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "bench: $*"; [ -s "$LOG" ] && tail -n 15 "$LOG" >&2; exit 1; }
@@ -95,8 +96,6 @@ image_copy_tmp_dir = "$c/tmp"
 [network]
 network_backend = "cni"
 network_config_dir = "$c/cni"
-default_network = "$PM_NET"
-default_subnet = "$PM_SUBNET"
 EOF
 	cat >"$c/storage.conf" <<EOF
 [storage]
@@ -140,7 +139,7 @@ need_big() {
 }
 need_pm_network() {
 	((HAVE_PODMAN)) || return 0
-	pm network exists "$PM_NET" 2>/dev/null && return
+	pm network exists "$PM_NET" >/dev/null 2>&1 && return
 	pm network create --subnet "$PM_SUBNET" --interface-name "$PM_BRIDGE" "$PM_NET" >>"$LOG" 2>&1 || die "podman network create"
 }
 
@@ -233,33 +232,56 @@ pull_pm() {
 	rm -rf "$d"
 }
 
-# 3. a pod with infra and two containers, created and running.
+# 3. a pod with infra and two containers, created and running; the steps
+# are timed one by one (pod create; each run -d --pod) and summed.
 case_pod() {
 	need_busybox
 	need_pm_network
 	for ((I = 0; I <= N; I++)); do
-		podman_first && pod_pm
-		tm pod_pb_up "pbb-pod-$I"
-		add pod.pb "$T"
+		podman_first && pod_timed pm pod_pm_up
+		pod_timed pb pod_pb_up
 		pb pod rm -f -t 0 "pbb-pod-$I" >>"$LOG" 2>&1
-		podman_second && pod_pm
+		podman_second && pod_timed pm pod_pm_up
 	done
 	row "pod: infra + 2 containers" ms pod.pb pod.pm
+	row "  of which pod create" ms podcreate.pb podcreate.pm
+	row "  of which run -d --pod, each" ms podrun.pb podrun.pm
+}
+# pod_timed pb|pm UPFUNC: UPFUNC names the three steps; each one is timed.
+pod_timed() {
+	local who=$1 up=$2 p=pbb-pod-$I total=0 step=0
+	TIMED=1
+	"$up" "$p"
+	for t in $STEPS; do
+		total=$(awk -v a="$total" -v b="$t" 'BEGIN {print a + b}')
+		if ((step++ == 0)); then add "podcreate.$who" "$t"; else add "podrun.$who" "$t"; fi
+	done
+	add "pod.$who" "$total"
+	TIMED=0
+	[ "$who" = pm ] && pm pod rm -f -t 0 "$p" >>"$LOG" 2>&1
+	return 0
+}
+# step CMD...: runs CMD, timed when pod_timed asks (STEPS collects the times)
+TIMED=0 STEPS=
+step() {
+	if ((TIMED)); then
+		tm "$@"
+		STEPS+=" $T"
+	else
+		"$@"
+	fi
 }
 pod_pb_up() {
-	pb pod create --name "$1" &&
-		pb run -d --pod "$1" --name "$1-a" "$BUSYBOX" sleep 1000 &&
-		pb run -d --pod "$1" --name "$1-b" "$BUSYBOX" sleep 1000
+	STEPS=
+	step pb pod create --name "$1" &&
+		step pb run -d --pod "$1" --name "$1-a" "$BUSYBOX" sleep 1000 &&
+		step pb run -d --pod "$1" --name "$1-b" "$BUSYBOX" sleep 1000
 }
 pod_pm_up() {
-	pm pod create --name "$1" --network "$PM_NET" &&
-		pm run -d --pod "$1" --name "$1-a" "$BUSYBOX" sleep 1000 &&
-		pm run -d --pod "$1" --name "$1-b" "$BUSYBOX" sleep 1000
-}
-pod_pm() {
-	tm pod_pm_up "pbb-pod-$I"
-	add pod.pm "$T"
-	pm pod rm -f -t 0 "pbb-pod-$I" >>"$LOG" 2>&1
+	STEPS=
+	step pm pod create --name "$1" --network "$PM_NET" &&
+		step pm run -d --pod "$1" --name "$1-a" "$BUSYBOX" sleep 1000 &&
+		step pm run -d --pod "$1" --name "$1-b" "$BUSYBOX" sleep 1000
 }
 
 # 4. memory: peak RSS of the `run -d` command; steady RSS of the monitors of a
@@ -342,9 +364,11 @@ cleanup() {
 	left=$(
 		grep " $W" /proc/mounts
 		ip -o link show | grep -E " ($PB_NET|$PM_BRIDGE)[:@]"
+		[ -z "${PRE[cni-podman0]:-}" ] && ip -o link show cni-podman0 2>/dev/null
+		iptables-save 2>/dev/null | grep -E "${PB_SUBNET%.0/24}|${PM_SUBNET%.0/24}"
 		for d in /proc/[0-9]*; do
-			[[ $(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) == *"$W"* || $(readlink "$d/root" 2>/dev/null) == "$W"* ]] &&
-				echo "process ${d#/proc/}: $(tr '\0' ' ' <"$d/cmdline")"
+			[[ $(tr '\0' ' ' 2>/dev/null <"$d/cmdline") == *"$W"* || $(readlink "$d/root" 2>/dev/null) == "$W"* ]] &&
+				echo "process ${d#/proc/}: $(tr '\0' ' ' 2>/dev/null <"$d/cmdline")"
 		done
 	)
 	[ -n "$left" ] && say "bench: LEFT BEHIND:" && say "$left"
@@ -358,6 +382,7 @@ trap 'exit 130' INT TERM
 
 go build -o "$W/benchutil" ./hack/benchutil
 setup_podman
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 say "bench: N=$N, $PODMAN_NOTE, work dir $W"
 for c in "${CASES[@]}"; do
 	say "bench: case $c"
@@ -367,7 +392,7 @@ done
 cat <<EOF
 
 podbay $("$PODBAY" version 2>/dev/null | awk 'NR == 1 {print $2}'); $PODMAN_NOTE
-$(nproc) CPUs, kernel $(uname -r), $(runc --version | head -n 1); medians of $N runs
+$(nproc) CPUs, kernel $(uname -r), $(runc --version | head -n 1); medians of $N runs; load average $LOAD0 before, $(cut -d' ' -f1 /proc/loadavg) after
 
 | case | podbay | podman | podbay/podman | floor |
 |---|---|---|---|---|

@@ -326,3 +326,43 @@ func TestTwentyPodsAtOnce(t *testing.T) {
 		t.Errorf("20 pods got %d distinct addresses", len(ips))
 	}
 }
+
+func TestPodHostAndNoneNetworksAndVerbs(t *testing.T) {
+	e := pulled(t)
+	e.ok("pod", "create", "--name", "onhost", "--network", "host")
+	e.ok("run", "-d", "--pod", "onhost", "--name", "h", e.busybox, "sleep", "1000")
+	if h := strings.TrimSpace(e.ok("exec", "h", "hostname")); h != mustHostname(t) {
+		t.Errorf("host pod: hostname %q, want the host's", h)
+	}
+	hostNet, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := strings.TrimSpace(e.ok("exec", "h", "readlink", "/proc/self/ns/net")); ns != hostNet {
+		t.Errorf("host pod: netns %s, want the host's %s", ns, hostNet)
+	}
+	e.ok("pod", "create", "--name", "isolated", "--network", "none", "--dns", "192.0.2.53", "--dns-search", "example.test")
+	e.ok("run", "-d", "--pod", "isolated", "--name", "i", e.busybox, "sh", "-c", "echo from-i; exec sleep 1000")
+	links := e.ok("exec", "i", "ls", "/sys/class/net")
+	if strings.TrimSpace(links) != "lo" {
+		t.Errorf("none pod: interfaces %q, want only lo", links)
+	}
+	resolv := e.ok("exec", "i", "cat", "/etc/resolv.conf")
+	if !strings.Contains(resolv, "nameserver 192.0.2.53") || !strings.Contains(resolv, "search example.test") {
+		t.Errorf("--dns, --dns-search: resolv.conf:\n%s", resolv)
+	}
+	if r := e.run("pod", "exists", "isolated"); r.code != 0 {
+		t.Errorf("pod exists isolated: exit %d", r.code)
+	}
+	if r := e.run("pod", "exists", "nosuch"); r.code != 1 {
+		t.Errorf("pod exists nosuch: exit %d, want 1", r.code)
+	}
+	waitFor(t, "pod logs", 5*time.Second, func() bool { return e.ok("pod", "logs", "isolated") == "i from-i\n" })
+	e.ok("pod", "restart", "-t", "1", "isolated")
+	rows := e.pods()
+	for _, r := range rows {
+		if r.Status != "Running" {
+			t.Errorf("pod %s: %s after restart", r.Name, r.Status)
+		}
+	}
+}
