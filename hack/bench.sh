@@ -6,7 +6,7 @@
 #
 #   BENCH_N=5        timed iterations per case (one extra untimed warm-up first)
 #   BENCH_PODMAN=0   podbay and the floors only, even when Podman is installed
-#   PODBAY=bin/podbay
+#   PODBAY=bin/podbay   PODMAN=podman (a name or path; missing: podbay alone)
 #
 # Each iteration runs podbay and Podman back to back, alternating which goes
 # first; the table gives medians and the podbay/Podman ratio (below 1: podbay
@@ -19,7 +19,10 @@
 # Podman is configured for a like-for-like comparison: runc, cgroupfs, CNI,
 # file events, ulimits clamped to the current hard limits (as podbay does),
 # its own --root/--runroot/--tmpdir via CONTAINERS_CONF and
-# CONTAINERS_STORAGE_CONF (never the host's /var/lib/containers).
+# CONTAINERS_STORAGE_CONF. What the tools still put in global places (the
+# blob-info cache in /var/lib/containers/cache, /dev/shm/libpod_lock, /run/runc,
+# /var/lib/cni, the /run/netns mount, cgroup parents) is removed at the end
+# when this run created it.
 #
 # New cases: write case_NAME using tm, add and row (see case_run), and list
 # NAME in ALL_CASES.
@@ -30,6 +33,7 @@ export PATH=/usr/local/go/bin:$PATH
 
 N=${BENCH_N:-5}
 PODBAY=${PODBAY:-$PWD/bin/podbay}
+PODMAN=${PODMAN:-podman}
 ALL_CASES=(run pull pod rss)
 CASES=("$@")
 ((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
@@ -70,12 +74,12 @@ pbat() { local d=$1; shift; "$PODBAY" --root "$d/root" --runroot "$d/run" "$@"; 
 
 PODMAN_NOTE="podman: not installed"
 HAVE_PODMAN=0
-pm() { podman --root "$W/pm/root" --runroot "$W/pm/run" "$@"; }
-pmat() { local d=$1; shift; podman --root "$d/root" --runroot "$d/run" --tmpdir "$d/tmp" "$@"; }
+pm() { "$PODMAN" --root "$W/pm/root" --runroot "$W/pm/run" "$@"; }
+pmat() { local d=$1; shift; "$PODMAN" --root "$d/root" --runroot "$d/run" --tmpdir "$d/tmp" "$@"; }
 
 setup_podman() {
 	if [ "${BENCH_PODMAN:-}" = 0 ]; then PODMAN_NOTE="podman: skipped (BENCH_PODMAN=0)"; return; fi
-	command -v podman >/dev/null || return 0
+	command -v "$PODMAN" >/dev/null || return 0
 	# Podman's defaults (nofile 1048576, nproc 4194304) exceed the hard limits
 	# here; podman 4.3 also runs itself (hence conmon and runc) with
 	# RLIMIT_NPROC 32768, so its containers cannot ask for more than that.
@@ -110,7 +114,7 @@ EOF
 		return
 	fi
 	HAVE_PODMAN=1
-	PODMAN_NOTE="podman: $(podman version --format '{{.Client.Version}}' 2>/dev/null) (runc, cgroupfs, CNI, ulimits nofile=$hn nproc=$hu)"
+	PODMAN_NOTE="podman: $("$PODMAN" version --format '{{.Client.Version}}' 2>/dev/null) (runc, cgroupfs, CNI, ulimits nofile=$hn nproc=$hu)"
 }
 
 # --- registry and images -----------------------------------------------------
@@ -140,7 +144,11 @@ need_big() {
 need_pm_network() {
 	((HAVE_PODMAN)) || return 0
 	pm network exists "$PM_NET" >/dev/null 2>&1 && return
-	pm network create --subnet "$PM_SUBNET" --interface-name "$PM_BRIDGE" "$PM_NET" >>"$LOG" 2>&1 || die "podman network create"
+	pm network create --subnet "$PM_SUBNET" "$PM_NET" >>"$LOG" 2>&1 || die "podman network create"
+	# Podman 4.3 cannot name the bridge (no --interface-name) and picks the
+	# first free cni-podmanN: rename it in the CNI config it wrote.
+	sed -i -E "s/\"bridge\": *\"cni-podman[0-9]+\"/\"bridge\": \"$PM_BRIDGE\"/" "$W/pm/cni/$PM_NET.conflist"
+	grep -q "\"$PM_BRIDGE\"" "$W/pm/cni/$PM_NET.conflist" || die "renaming Podman's bridge"
 }
 
 # --- measuring ---------------------------------------------------------------
@@ -296,7 +304,7 @@ case_rss() {
 		add peak.pb "$(awk '{printf "%.1f", $1 / 1024}' "$f")"
 		pb rm -f "pbb-rss-$I" >>"$LOG" 2>&1
 		((HAVE_PODMAN)) || continue
-		"$W/benchutil" maxrss "$f" -- podman --root "$W/pm/root" --runroot "$W/pm/run" \
+		"$W/benchutil" maxrss "$f" -- "$PODMAN" --root "$W/pm/root" --runroot "$W/pm/run" \
 			run -d --network none --name "pbb-rss-$I" "$BUSYBOX" sleep 1000 >>"$LOG" 2>&1 || die "podman run -d (rss)"
 		add peak.pm "$(awk '{printf "%.1f", $1 / 1024}' "$f")"
 		pm rm -f -t 0 "pbb-rss-$I" >>"$LOG" 2>&1
@@ -317,7 +325,9 @@ case_rss() {
 		fi
 		sleep 0.2
 	done
-	row "monitor RSS, pod of 2: podbay ${pbn} proc, podman ${pmn} proc" MiB mon.pb mon.pm
+	local procs="podbay $pbn"
+	((HAVE_PODMAN)) && procs+=", podman $pmn"
+	row "monitors of a 2-container pod ($procs processes), RSS" MiB mon.pb mon.pm
 	pb pod rm -f -t 0 pbb-rsspod >>"$LOG" 2>&1
 	((HAVE_PODMAN)) && pm pod rm -f -t 0 pbb-rsspod >>"$LOG" 2>&1
 	return 0
@@ -349,7 +359,10 @@ cleanup() {
 	rm -rf "/var/lib/cni/networks/$PM_NET" "/var/lib/cni/networks/$PB_NET"
 	[ -z "${PRE[/var/lib/cni]:-}" ] && [ -d /var/lib/cni ] && find /var/lib/cni -depth -type d -empty -delete
 	[ -z "${PRE[/dev/shm/libpod_lock]:-}" ] && rm -f /dev/shm/libpod_lock
-	[ -z "${PRE[/var/lib/containers]:-}" ] && rm -rf /var/lib/containers # skopeo's blob-info cache
+	if [ -z "${PRE[/var/lib/containers]:-}" ]; then # skopeo's and Podman's blob-info cache
+		rm -rf /var/lib/containers/cache
+		rmdir /var/lib/containers 2>/dev/null
+	fi
 	[ -z "${PRE[/run/runc]:-}" ] && rmdir /run/runc 2>/dev/null
 	if [ -z "${PRE[/run/netns]:-}" ] && [ -d /run/netns ] && [ -z "$(ls -A /run/netns)" ]; then
 		while mountpoint -q /run/netns; do umount /run/netns || break; done
@@ -365,7 +378,7 @@ cleanup() {
 		grep " $W" /proc/mounts
 		ip -o link show | grep -E " ($PB_NET|$PM_BRIDGE)[:@]"
 		[ -z "${PRE[cni-podman0]:-}" ] && ip -o link show cni-podman0 2>/dev/null
-		iptables-save 2>/dev/null | grep -E "${PB_SUBNET%.0/24}|${PM_SUBNET%.0/24}"
+		iptables-save 2>/dev/null | grep -F -e "${PB_SUBNET%.0/24}." -e "${PM_SUBNET%.0/24}."
 		for d in /proc/[0-9]*; do
 			[[ $(tr '\0' ' ' 2>/dev/null <"$d/cmdline") == *"$W"* || $(readlink "$d/root" 2>/dev/null) == "$W"* ]] &&
 				echo "process ${d#/proc/}: $(tr '\0' ' ' 2>/dev/null <"$d/cmdline")"

@@ -171,7 +171,7 @@ func (m *Manager) PodStatusOf(ctx context.Context, ref string) (*PodStatus, erro
 
 func podStatus(p *state.Pod, all []*state.Container) *PodStatus {
 	st := &PodStatus{Pod: p, Options: podOptions(p)}
-	running, exited := 0, 0
+	running, exited, apps := 0, 0, 0
 	for _, c := range all {
 		if c.PodID != p.ID {
 			continue
@@ -181,6 +181,10 @@ func podStatus(p *state.Pod, all []*state.Container) *PodStatus {
 			continue
 		}
 		st.Containers = append(st.Containers, c)
+		if isInit(c) {
+			continue // init containers run to completion first: not part of the pod's state
+		}
+		apps++
 		switch c.State {
 		case state.StateRunning:
 			running++
@@ -189,11 +193,11 @@ func podStatus(p *state.Pod, all []*state.Container) *PodStatus {
 		}
 	}
 	switch {
-	case len(st.Containers) == 0 && st.Infra != nil && st.Infra.State == state.StateRunning:
+	case apps == 0 && st.Infra != nil && st.Infra.State == state.StateRunning:
 		st.Status = PodRunning
-	case len(st.Containers) == 0 || running+exited == 0:
+	case apps == 0 || running+exited == 0:
 		st.Status = PodCreated
-	case running == len(st.Containers):
+	case running == apps:
 		st.Status = PodRunning
 	case running > 0:
 		st.Status = PodDegraded

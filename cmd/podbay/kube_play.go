@@ -18,6 +18,7 @@ import (
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/kube/manifest"
 	"github.com/podbay/podbay/kube/play"
+	"github.com/podbay/podbay/kube/validate"
 	"github.com/podbay/podbay/pod"
 )
 
@@ -37,6 +38,8 @@ type kubePlayFlags struct {
 	runCronJobs bool
 	down        bool
 	force       bool
+	openshift   bool
+	uidRange    string
 }
 
 func newKubePlayCommand(g *globals, alias bool) *cobra.Command {
@@ -75,6 +78,8 @@ Everything one play creates is removed again when any part of it fails.`,
 	fl.BoolVar(&f.runCronJobs, "run-cronjobs", false, "run each CronJob's job template once")
 	fl.BoolVar(&f.down, "down", false, "take down what the files describe (as kube down)")
 	fl.BoolVar(&f.force, "force", false, "with --down: remove the claims' volumes too")
+	fl.BoolVar(&f.openshift, "openshift", false, "run the pods as OpenShift's restricted-v2 SCC would: refuse what it rejects, apply what it changes")
+	fl.StringVar(&f.uidRange, "uid-range", validate.DefaultUIDRange, "with --openshift: the namespace's UID range, FIRST/SIZE")
 	return cmd
 }
 
@@ -103,6 +108,10 @@ func translate(cmd *cobra.Command, args []string, f *kubePlayFlags) (*play.Play,
 	if err != nil {
 		return nil, err
 	}
+	checks, err := playChecks(set, f)
+	if err != nil {
+		return nil, err
+	}
 	opts := play.Options{Network: f.network, Publish: f.publish, PublishAll: f.publishAll, RunCronJobs: f.runCronJobs}
 	if len(f.configmaps) > 0 {
 		cmIn, err := readInputs(ctx, f.configmaps, nil)
@@ -117,14 +126,21 @@ func translate(cmd *cobra.Command, args []string, f *kubePlayFlags) (*play.Play,
 	if err != nil {
 		return nil, err
 	}
-	warnings := append(append([]manifest.Finding{}, set.Warnings...), p.Warnings...)
-	for _, w := range warnings {
-		if !f.quiet || f.strict {
-			fmt.Fprintln(cmd.ErrOrStderr(), "Warning:", w.Error())
+	warnings := checks
+	seen := map[string]bool{}
+	for _, w := range append(append([]manifest.Finding{}, set.Warnings...), p.Warnings...) {
+		if s := w.Error(); !seen[s] {
+			seen[s] = true
+			warnings = append(warnings, s)
 		}
 	}
 	if f.strict && len(warnings) > 0 {
-		return nil, fmt.Errorf("%d warnings with --strict", len(warnings))
+		return nil, fmt.Errorf("%s", strings.Join(warnings, "\n"))
+	}
+	for _, w := range warnings {
+		if !f.quiet {
+			fmt.Fprintln(cmd.ErrOrStderr(), "Warning:", w)
+		}
 	}
 	return p, nil
 }

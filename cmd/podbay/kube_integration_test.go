@@ -1,0 +1,282 @@
+//go:build integration
+
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// kubeEnv is an env whose store has busybox under the name the manifests
+// use: docker.io/library/busybox:1.36.
+func kubeEnv(t *testing.T) *env {
+	e := pulled(t)
+	e.ok("tag", e.busybox, "docker.io/library/busybox:1.36")
+	return e
+}
+
+func writeKubeManifest(t *testing.T, yaml string) string {
+	p := filepath.Join(t.TempDir(), "app.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func httpGet(t *testing.T, url string) string {
+	var body string
+	waitFor(t, url, 10*time.Second, func() bool {
+		resp, err := http.Get(url)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == 200
+	})
+	return body
+}
+
+func TestKubePlayDemoAndRoundTrip(t *testing.T) {
+	e := kubeEnv(t)
+	demo, err := filepath.Abs("../../manifests/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := e.ok("kube", "play", demo)
+	if !strings.Contains(out, "Pod:") || strings.Count(out, "\n") < 4 {
+		t.Errorf("kube play printed %q", out)
+	}
+	if body := httpGet(t, "http://127.0.0.1:18080/"); body != "<h1>hello from podbay</h1>\n" {
+		t.Errorf("published port answered %q", body)
+	}
+	env := e.ok("exec", "web-pod-0-server", "env")
+	if !strings.Contains(env, "GREETING=s3cr3t-hello") || !strings.Contains(env, "POD_IP=10.") {
+		t.Errorf("environment:\n%s", env)
+	}
+	if lim := strings.TrimSpace(e.ok("exec", "web-pod-0-server", "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes")); lim != "67108864" {
+		t.Errorf("memory limit %s, want 64Mi", lim)
+	}
+	if mode := strings.TrimSpace(e.ok("exec", "web-pod-0-server", "stat", "-L", "-c", "%a", "/www/index.html")); mode != "644" {
+		t.Errorf("configMap file mode %s, want 644", mode)
+	}
+	e.fails([]string{"already exists", "--replace"}, "kube", "play", demo)
+
+	first := e.ok("kube", "generate", "web-pod-0")
+	for _, want := range []string{"kind: Deployment", "name: server", "secretKeyRef", "kind: ConfigMap", "kind: Secret", "hostPort: 18080"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("generate lacks %q:\n%s", want, first)
+		}
+	}
+	if strings.Contains(first, "web-pod-0-server") || strings.Contains(first, "CAP_") {
+		t.Errorf("generate leaks runtime names:\n%s", first)
+	}
+	e.ok("kube", "down", demo)
+	if rows := e.pods(); len(rows) != 0 {
+		t.Fatalf("after down: %+v", rows)
+	}
+	// play(generate(pod)) makes a pod whose export is byte-identical.
+	gen := writeKubeManifest(t, first)
+	e.ok("kube", "play", gen)
+	second := e.ok("kube", "generate", "web-pod-0")
+	if first != second {
+		t.Errorf("second export differs:\n--- first\n%s\n--- second\n%s", first, second)
+	}
+	out = filepath.Join(t.TempDir(), "out.yaml")
+	e.ok("kube", "generate", "-f", out, "web-pod-0")
+	e.fails([]string{"exists", "--force"}, "kube", "generate", "-f", out, "web-pod-0")
+	e.ok("kube", "generate", "-f", out, "--force", "web-pod-0")
+	e.fails([]string{"nosuchthing"}, "kube", "generate", "nosuchthing")
+	e.ok("play", "kube", "--down", gen)
+}
+
+func TestKubePlayIsAllOrNothing(t *testing.T) {
+	e := kubeEnv(t)
+	bad := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: good
+spec:
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["sleep", "1000"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: missing-image
+spec:
+  containers:
+  - name: c
+    image: `+e.registry+`/library/nosuch:1
+    imagePullPolicy: IfNotPresent
+`)
+	e.fails([]string{"nosuch"}, "kube", "play", "--tls-verify=false", bad)
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("a failed play left pods: %+v", rows)
+	}
+	missingKey := writeKubeManifest(t, `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+data:
+  a: "1"
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+spec:
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    env:
+    - name: B
+      valueFrom:
+        configMapKeyRef:
+          name: cfg
+          key: b
+`)
+	e.fails([]string{"app.yaml:21:11", "configMapKeyRef", "couldn't find key b"}, "kube", "play", missingKey)
+	typo := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: typo
+spec:
+  containerz: []
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["true"]
+`)
+	e.fails([]string{"app.yaml:6:3", "containerz", `did you mean "containers"`}, "kube", "play", "--strict", typo)
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("a failed play left pods: %+v", rows)
+	}
+	// --dry-run pulls nothing and creates nothing, even for images not at hand.
+	out := e.ok("kube", "play", "--dry-run", bad)
+	if !strings.Contains(out, "pod missing-image") || !strings.Contains(out, "nosuch:1") {
+		t.Errorf("dry run printed:\n%s", out)
+	}
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("--dry-run created pods: %+v", rows)
+	}
+}
+
+func TestKubePlayWorkloadsInitAndGrace(t *testing.T) {
+	e := kubeEnv(t)
+	app := writeKubeManifest(t, `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: stubborn
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: stubborn}}
+  template:
+    metadata: {labels: {app: stubborn}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      initContainers:
+      - name: prepare
+        image: docker.io/library/busybox:1.36
+        command: ["sh", "-c", "echo prepared > /work/ready"]
+        volumeMounts: [{name: work, mountPath: /work}]
+      containers:
+      - name: main
+        image: docker.io/library/busybox:1.36
+        command: ["sh", "-c", "trap '' TERM; cat /work/ready; while true; do sleep 1; done"]
+        volumeMounts: [{name: work, mountPath: /work}]
+      volumes:
+      - name: work
+        emptyDir: {}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: db
+        image: docker.io/library/busybox:1.36
+        command: ["sleep", "1000"]
+`)
+	e.ok("kube", "play", app)
+	names := map[string]string{}
+	for _, r := range e.pods() {
+		names[r.Name] = r.Status
+	}
+	for _, n := range []string{"stubborn-pod-0", "stubborn-pod-1", "stubborn-pod-2", "db-0", "db-1"} {
+		if names[n] != "Running" {
+			t.Errorf("pod %s: %q (all: %v)", n, names[n], names)
+		}
+	}
+	waitFor(t, "the init container's file", 5*time.Second, func() bool {
+		return e.ok("logs", "stubborn-pod-1-main") == "prepared\n"
+	})
+	if h := strings.TrimSpace(e.ok("exec", "db-1-db", "hostname")); h != "db-1" {
+		t.Errorf("StatefulSet pod hostname %q, want db-1", h)
+	}
+	start := time.Now()
+	e.ok("kube", "down", app)
+	t.Logf("kube down of 3 pods ignoring SIGTERM with a 2 s grace period, and 2 more: %v", time.Since(start))
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("after down: %+v", rows)
+	}
+	if rows := e.ps(); len(rows) != 0 {
+		t.Errorf("after down: containers %+v", rows)
+	}
+}
+
+func TestKubePlayOpenShift(t *testing.T) {
+	e := kubeEnv(t)
+	ok := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: restricted
+spec:
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["sleep", "1000"]
+`)
+	e.ok("kube", "play", "--openshift", ok)
+	id := strings.Fields(e.ok("exec", "restricted-c", "id"))
+	if len(id) < 2 || id[0] != "uid=1000650000" || id[1] != "gid=0(root)" {
+		t.Errorf("restricted-v2 runs as an arbitrary UID with GID 0; got %v", id)
+	}
+	status := e.ok("exec", "restricted-c", "cat", "/proc/self/status")
+	for _, want := range []string{"CapEff:\t0000000000000000", "NoNewPrivs:\t1"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("want %q in /proc/self/status", want)
+		}
+	}
+	priv := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: priv
+spec:
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    securityContext:
+      privileged: true
+`)
+	e.fails([]string{"unable to validate against any security context constraint", "Privileged containers are not allowed"}, "kube", "play", "--openshift", priv)
+	if n := len(e.pods()); n != 1 {
+		t.Errorf("%d pods, want only the restricted one", n)
+	}
+}

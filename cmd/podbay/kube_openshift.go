@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podbay/podbay/kube/manifest"
+	"github.com/podbay/podbay/kube/validate"
+)
+
+// podSpecOf returns the pod spec inside any workload object, or nil.
+func podSpecOf(o *manifest.Object) *corev1.PodSpec {
+	switch x := o.Obj.(type) {
+	case *corev1.Pod:
+		return &x.Spec
+	case *appsv1.Deployment:
+		return &x.Spec.Template.Spec
+	case *appsv1.ReplicaSet:
+		return &x.Spec.Template.Spec
+	case *appsv1.StatefulSet:
+		return &x.Spec.Template.Spec
+	case *appsv1.DaemonSet:
+		return &x.Spec.Template.Spec
+	case *batchv1.Job:
+		return &x.Spec.Template.Spec
+	case *batchv1.CronJob:
+		return &x.Spec.JobTemplate.Spec.Template.Spec
+	}
+	return nil
+}
+
+// playChecks runs what kube play checks before it runs anything: the API
+// server's validation (layer 2) as warnings, and with --openshift the
+// restricted-v2 admission: a rejection refuses the play with OpenShift's
+// message, and its changes are applied to the pods (the mutated spec runs).
+func playChecks(set *manifest.Set, f *kubePlayFlags) ([]string, error) {
+	opts := validate.Options{OpenShift: f.openshift, UIDRange: f.uidRange}
+	rep := validate.Validate(validatable(set), opts)
+	var warnings []string
+	for _, fd := range rep.Findings {
+		if strings.HasPrefix(fd.Rule, "k8s.") {
+			warnings = append(warnings, oneLine(fd))
+		}
+	}
+	if !f.openshift {
+		return warnings, nil
+	}
+	var rejections []string
+	for _, o := range set.Objects {
+		ps := podSpecOf(o)
+		if ps == nil {
+			continue
+		}
+		for _, fd := range validate.Mutate(ps, opts) {
+			switch fd.Severity {
+			case validate.SeverityError:
+				if fd.Rule == "openshift.scc.admission" {
+					rejections = append(rejections, fmt.Sprintf("%s: %s/%s: %s", o.Source, o.Kind, o.Name, fd.Message))
+				}
+			case validate.SeverityChange:
+				warnings = append(warnings, fmt.Sprintf("%s/%s: openshift changes %s: %s", o.Kind, o.Name, fd.Path, fd.Message))
+			}
+		}
+	}
+	if len(rejections) > 0 {
+		return warnings, fmt.Errorf("%s", strings.Join(rejections, "\n"))
+	}
+	return warnings, nil
+}
+
+func oneLine(fd validate.Finding) string {
+	return fmt.Sprintf("%s: %s: %s: %s (%s)", fd.Position, fd.Object, fd.Path, fd.Message, fd.Rule)
+}
