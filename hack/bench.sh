@@ -86,7 +86,7 @@ setup_podman() {
 	local hn hu c=$W/pm
 	hn=$(ulimit -Hn) hu=$(ulimit -Hu)
 	[ "$hn" = unlimited ] && hn=1048576
-	[ "$hu" = unlimited ] || ((hu > 32768)) && hu=32768
+	if [ "$hu" = unlimited ] || ((hu > 32768)); then hu=32768; fi
 	mkdir -p "$c/tmp" "$c/cni"
 	cat >"$c/containers.conf" <<EOF
 [containers]

@@ -162,6 +162,7 @@ func (m *Manager) refreshPeerHosts(ctx context.Context, net string) error {
 			names := append([]string{p.Name}, p.Aliases...)
 			fmt.Fprintf(&b, "%s\t%s\n", p.IP, strings.Join(uniq(names), " "))
 		}
+		b.Write(serviceHosts(f.hosts)) // the section SyncServices keeps (services.go)
 		if err := writeInPlace(f.hosts, []byte(b.String())); err != nil {
 			return err
 		}
