@@ -7,8 +7,11 @@ LDFLAGS := -s -w -X github.com/podbay/podbay/internal/version.Version=$(VERSION)
 
 .PHONY: build deps demo test test-unit test-integration bench lint clean
 
+# bin/podbay is the lean CLI (no Kubernetes packages: containers and pods start
+# fast); it hands kube, play and generate to bin/podbay-kube, the full CLI.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay ./cmd/podbay
+	CGO_ENABLED=0 $(GO) build -trimpath -tags lean -ldflags '$(LDFLAGS)' -o $(BIN)/podbay ./cmd/podbay
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay-kube ./cmd/podbay
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay-monitor ./cmd/podbay-monitor
 
 deps:
@@ -20,6 +23,7 @@ demo: deps build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags lean ./cmd/...
 	$(GO) vet -tags integration ./...
 
 test-unit:

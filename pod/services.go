@@ -293,7 +293,15 @@ func hostPortFree(proto string, port int) error {
 // search path in resolv.conf and the nat rules behind each cluster IP; and
 // publishes node ports on the host. Run it whenever a pod or Service comes,
 // goes or changes readiness.
-func (m *Manager) SyncServices(ctx context.Context) error {
+func (m *Manager) SyncServices(ctx context.Context) error { return m.syncServices(ctx, "") }
+
+// SyncPodServices prepares one pod that is about to start its containers:
+// its names and rules for the Services as they are now.
+func (m *Manager) SyncPodServices(ctx context.Context, podID string) error {
+	return m.syncServices(ctx, podID)
+}
+
+func (m *Manager) syncServices(ctx context.Context, only string) error {
 	unlock, err := m.lockServices()
 	if err != nil {
 		return err
@@ -303,6 +311,9 @@ func (m *Manager) SyncServices(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(svcs) == 0 && !m.servicesApplied() {
+		return nil // the common case: no Service, nothing to undo
+	}
 	pods, err := m.servicePods(ctx)
 	if err != nil {
 		return err
@@ -311,7 +322,7 @@ func (m *Manager) SyncServices(ctx context.Context) error {
 	var errs []error
 	nets := map[string]bool{}
 	for _, p := range pods {
-		if p.ip == "" {
+		if p.ip == "" || (only != "" && p.st.Pod.ID != only) {
 			continue
 		}
 		nets[p.st.Options.Network] = true
@@ -320,8 +331,22 @@ func (m *Manager) SyncServices(ctx context.Context) error {
 	for n := range nets {
 		errs = append(errs, m.refreshPeerHosts(ctx, n))
 	}
-	errs = append(errs, m.syncHostPorts(ctx, svcs, eps))
+	if only == "" {
+		errs = append(errs, m.syncHostPorts(ctx, svcs, eps))
+	}
 	return errors.Join(errs...)
+}
+
+// hostMarker exists while this root has node port rules on the host.
+func (m *Manager) hostMarker() string { return filepath.Join(m.Runroot, "pods", ".services-host") }
+
+// servicesApplied reports whether an earlier sync left anything to undo.
+func (m *Manager) servicesApplied() bool {
+	if _, err := os.Stat(m.hostMarker()); err == nil {
+		return true
+	}
+	found, _ := filepath.Glob(filepath.Join(m.Runroot, "pods", "*", "hosts.services"))
+	return len(found) > 0
 }
 
 func (m *Manager) lockServices() (func(), error) {
@@ -505,32 +530,48 @@ func proxyPorts(s Service, eps []endpoint, host bool) []svcproxy.Port {
 }
 
 // syncPod writes one pod's service names and search path and programs its
-// namespace.
+// namespace; a pod never touched by Services costs nothing while none exist.
 func (m *Manager) syncPod(ctx context.Context, p servicePod, svcs []Service, eps map[string][]endpoint) error {
 	path := m.netnsPath(p.st.Pod.ID)
 	if !network.IsNetNS(path) {
 		return nil // stopped or removed under us
 	}
-	f := m.podEtc(p.st.Pod.ID)
-	if err := writeInPlace(f.hosts+".services", []byte(servicesHosts(p.namespace, svcs, eps))); err != nil {
+	section := m.podEtc(p.st.Pod.ID).hosts + ".services"
+	table := svcproxy.Table{NetNS: path}
+	if len(svcs) == 0 {
+		if _, err := os.Stat(section); os.IsNotExist(err) {
+			return nil
+		}
+		return errors.Join(os.Remove(section), table.Remove(ctx))
+	}
+	if err := writeInPlace(section, []byte(servicesHosts(p.namespace, svcs, eps))); err != nil {
 		return err
 	}
-	if len(p.st.Options.Source) > 0 && clusterDNS(p.spec.Network.DNS.Policy) {
-		resolv, err := os.ReadFile(f.resolv)
-		if err != nil {
-			return err
-		}
-		if next := withClusterSearch(string(resolv), p.namespace); next != string(resolv) {
-			if err := writeInPlace(f.resolv, []byte(next)); err != nil {
-				return err
-			}
-		}
+	if err := m.clusterSearch(p); err != nil {
+		return err
 	}
 	var ports []svcproxy.Port
 	for _, s := range svcs {
 		ports = append(ports, proxyPorts(s, eps[s.key()], false)...)
 	}
-	return svcproxy.Table{NetNS: path}.Apply(ctx, ports)
+	return table.Apply(ctx, ports)
+}
+
+// clusterSearch adds the cluster search path to a played pod's resolv.conf
+// unless its dnsPolicy asks for the host's own.
+func (m *Manager) clusterSearch(p servicePod) error {
+	if len(p.st.Options.Source) == 0 || !clusterDNS(p.spec.Network.DNS.Policy) {
+		return nil
+	}
+	path := m.podEtc(p.st.Pod.ID).resolv
+	resolv, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if next := withClusterSearch(string(resolv), p.namespace); next != string(resolv) {
+		return writeInPlace(path, []byte(next))
+	}
+	return nil
 }
 
 // syncHostPorts publishes node ports through DNAT rules in the host's
@@ -540,16 +581,24 @@ func (m *Manager) syncHostPorts(ctx context.Context, svcs []Service, eps map[str
 	for _, s := range svcs {
 		ports = append(ports, proxyPorts(s, eps[s.key()], true)...)
 	}
-	t := svcproxy.Table{Scope: m.Root}
 	if len(ports) == 0 {
-		return t.Remove(ctx)
+		return m.RemoveHostServices(ctx)
 	}
-	return t.Apply(ctx, ports)
+	if err := writeInPlace(m.hostMarker(), nil); err != nil {
+		return err
+	}
+	return svcproxy.Table{Scope: m.Root}.Apply(ctx, ports)
 }
 
 // RemoveHostServices deletes this root's node port rules from the host.
 func (m *Manager) RemoveHostServices(ctx context.Context) error {
-	return svcproxy.Table{Scope: m.Root}.Remove(ctx)
+	if err := (svcproxy.Table{Scope: m.Root}).Remove(ctx); err != nil {
+		return err
+	}
+	if err := os.Remove(m.hostMarker()); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
 }
 
 func clusterDNS(policy string) bool {

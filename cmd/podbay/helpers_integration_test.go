@@ -65,8 +65,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
-	for _, pkg := range []string{"podbay", "podbay-monitor"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "github.com/podbay/podbay/cmd/"+pkg)
+	// The lean podbay hands the kube commands to podbay-kube, as installed.
+	for out, pkg := range map[string][]string{
+		"podbay":         {"-tags", "lean", "github.com/podbay/podbay/cmd/podbay"},
+		"podbay-kube":    {"github.com/podbay/podbay/cmd/podbay"},
+		"podbay-monitor": {"github.com/podbay/podbay/cmd/podbay-monitor"},
+	} {
+		cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, out)}, pkg...)...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)

@@ -88,16 +88,3 @@ func (g *globals) init(stderr io.Writer) error {
 	g.runroot, err = filepath.Abs(g.runroot)
 	return err
 }
-
-func newKubeCommand(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
-	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false))
-	return cmd
-}
-
-// newPlayCommand is Podman's older spelling: podbay play kube FILE.
-func newPlayCommand(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "play", Short: "Alias of kube play: play kube FILE"}
-	cmd.AddCommand(newKubePlayCommand(g, true))
-	return cmd
-}

@@ -42,6 +42,9 @@ func Open(root string) (*Store, error) {
 		return nil, fmt.Errorf("creating state root %q: %w", root, err)
 	}
 	s := &Store{path: filepath.Join(root, "state.db"), timeout: 60 * time.Second}
+	if _, err := os.Stat(s.path); err == nil {
+		return s, nil // buckets are created by the first Update, which made the file
+	}
 	err := s.Update(context.Background(), func(tx *Tx) error { return nil })
 	return s, err
 }
@@ -89,8 +92,21 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	return db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	missing := false
+	err = db.View(func(btx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects} {
+			if btx.Bucket(b) == nil {
+				missing = true // a store whose creation was cut short
+				return nil
+			}
+		}
+		return fn(&Tx{tx: btx})
+	})
+	db.Close()
+	if missing {
+		return s.Update(ctx, fn)
+	}
+	return err
 }
 
 func nameKey(kind, name string) []byte { return []byte(kind + "/" + name) }
