@@ -1,9 +1,14 @@
 package pod
 
 import (
+	"encoding/json"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/podbay/podbay/engine/state"
 )
 
 func servicePodFor(ns, ip string, spec Spec) *servicePod {
@@ -129,4 +134,56 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 		t.Fatal(err)
 	}
 	return a
+}
+
+func TestPodReady(t *testing.T) {
+	m := &Manager{Runroot: t.TempDir()}
+	app := &state.Container{ID: "app", State: state.StateRunning}
+	initC := &state.Container{ID: "init", State: state.StateExited, Config: json.RawMessage(`{"init":true}`)}
+	st := &PodStatus{Containers: []*state.Container{initC, app}}
+	if !m.podReady(st) {
+		t.Error("a running pod without readiness files is not ready")
+	}
+	for value, want := range map[string]bool{"false\n": false, "0": false, "true\n": true, "1": true} {
+		if err := os.MkdirAll(m.containerRunDir("app"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(m.containerRunDir("app"), "ready"), []byte(value), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := m.podReady(st); got != want {
+			t.Errorf("ready file %q: ready = %v, want %v", value, got, want)
+		}
+	}
+	app.State = state.StateExited
+	if m.podReady(st) {
+		t.Error("a pod whose app container exited is ready")
+	}
+	if m.podReady(&PodStatus{Containers: []*state.Container{initC}}) {
+		t.Error("a pod with no app container is ready")
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	pod := func(name, ns, ip string, ready bool, labels map[string]string) servicePod {
+		return servicePod{st: &PodStatus{Pod: &state.Pod{Name: name, Labels: labels}}, namespace: ns, ip: ip, ready: ready}
+	}
+	web := map[string]string{"app": "web"}
+	pods := []servicePod{
+		pod("a", "default", "10.0.0.2", true, web),
+		pod("b", "default", "10.0.0.3", false, web),
+		pod("c", "other", "10.0.0.4", true, web),
+		pod("d", "default", "10.0.0.5", true, map[string]string{"app": "db"}),
+	}
+	svcs := []Service{
+		{Name: "web", Namespace: "default", Selector: web, Ports: []ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 8080}}},
+		{Name: "manual", Namespace: "default"},
+	}
+	eps := endpoints(svcs, pods)
+	if got := eps["default/web"]; len(got) != 1 || got[0].pod.ip != "10.0.0.2" || got[0].ports[0] != 8080 {
+		t.Errorf("default/web endpoints: %+v, want the ready pod of its namespace", got)
+	}
+	if got := eps["default/manual"]; len(got) != 0 {
+		t.Errorf("a Service without selector has endpoints: %+v", got)
+	}
 }

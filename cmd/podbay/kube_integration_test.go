@@ -280,3 +280,87 @@ spec:
 		t.Errorf("%d pods, want only the restricted one", n)
 	}
 }
+
+func (e *env) podStatuses() map[string]string {
+	out := map[string]string{}
+	for _, r := range e.pods() {
+		out[r.Name] = r.Status
+	}
+	return out
+}
+
+func TestKubeJobsRunToCompletion(t *testing.T) {
+	e := kubeEnv(t)
+	jobs := writeKubeManifest(t, `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: work
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: w
+        image: docker.io/library/busybox:1.36
+        command: ["sh", "-c", "echo working; exit 0"]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: flaky
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: w
+        image: docker.io/library/busybox:1.36
+        command: ["sh", "-c", "exit 3"]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: slow
+spec:
+  activeDeadlineSeconds: 2
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: w
+        image: docker.io/library/busybox:1.36
+        command: ["sleep", "1000"]
+`)
+	e.ok("kube", "play", jobs)
+	waitFor(t, "the jobs to finish", 60*time.Second, func() bool {
+		st := e.podStatuses()
+		return st["work-pod-2"] == "Exited" && st["work-pod-0"] == "Exited" && st["work-pod-1"] == "Exited" &&
+			st["flaky-pod-1"] == "Exited" && st["slow-pod-0"] == "Exited"
+	})
+	st := e.podStatuses()
+	if _, ok := st["work-pod-3"]; ok {
+		t.Errorf("completions 3 made a fourth pod: %v", st)
+	}
+	if _, ok := st["flaky-pod-2"]; ok {
+		t.Errorf("backoffLimit 1 allows 2 failures, not 3: %v", st)
+	}
+	codes := map[string]int{}
+	for _, r := range e.ps() {
+		codes[r.Names[0]] = r.ExitCode
+	}
+	for name, want := range map[string]int{"work-pod-0-w": 0, "work-pod-2-w": 0, "flaky-pod-0-w": 3, "flaky-pod-1-w": 3, "slow-pod-0-w": 137} {
+		if got, ok := codes[name]; !ok || got != want {
+			t.Errorf("%s: exit code %d (present %v), want %d", name, got, ok, want)
+		}
+	}
+	e.ok("kube", "down", jobs)
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("after down: %v", rows)
+	}
+}

@@ -177,6 +177,11 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if err := recordKubeObjects(ctx, m, p); err != nil {
 		return err
 	}
+	if f.start {
+		if err := startJobs(ctx, g, m, p, opts); err != nil {
+			return err
+		}
+	}
 	if !f.quiet {
 		printPlayed(cmd.OutOrStdout(), played, p)
 	}
@@ -332,6 +337,7 @@ func runKubeDown(cmd *cobra.Command, g *globals, args []string, force bool) erro
 // downPods removes the play's pods in parallel, each within its grace
 // period; with force, the claims' volumes too.
 func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) error {
+	jobErr := downJobs(ctx, m, p)
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.Pods))
 	for i, s := range p.Pods {
@@ -345,6 +351,7 @@ func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) err
 		}()
 	}
 	wg.Wait()
+	errs = append(errs, jobErr)
 	if force {
 		vs, err := volume.Open(m.Root)
 		if err != nil {

@@ -68,13 +68,17 @@ spec:
     command: ["sleep", "3600"]
 `
 
-// wget fetches url from inside the client pod, retrying until the deadline.
-func (e *env) wget(url string, want func(string) bool) string {
+// get fetches http://addr/ from inside the client pod with nc (the wget of
+// Debian's static busybox crashes), retrying until the deadline, and
+// returns the body's last line.
+func (e *env) get(addr string, want func(string) bool) string {
 	e.t.Helper()
+	host, port, _ := strings.Cut(addr, ":")
 	var body string
-	waitFor(e.t, "wget "+url+" from the client pod", 15*time.Second, func() bool {
-		r := e.run("exec", "client-c", "wget", "-qO-", "-T", "2", url)
-		body = strings.TrimSpace(r.stdout)
+	waitFor(e.t, "GET http://"+addr+"/ from the client pod", 15*time.Second, func() bool {
+		r := e.run("exec", "client-c", "sh", "-c", `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 "$0" "$1"`, host, port)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		body = strings.TrimSpace(lines[len(lines)-1])
 		return r.code == 0 && want(body)
 	})
 	return body
@@ -87,13 +91,13 @@ func TestKubePlayServices(t *testing.T) {
 	path := writeKubeManifest(t, servicesManifest)
 	e.ok("kube", "play", path)
 
-	for _, url := range []string{"http://web/", "http://web.default/", "http://web.default.svc.cluster.local/", "http://web-named:81/"} {
-		e.wget(url, webPod)
+	for _, addr := range []string{"web:80", "web.default:80", "web.default.svc.cluster.local:80", "web-named:81", "web-direct:8080"} {
+		e.get(addr, webPod)
 	}
 	// Both replicas answer through the one name.
 	seen := map[string]bool{}
-	waitFor(t, "both replicas behind http://web/", 30*time.Second, func() bool {
-		seen[e.wget("http://web/", webPod)] = true
+	waitFor(t, "both replicas behind web:80", 30*time.Second, func() bool {
+		seen[e.get("web:80", webPod)] = true
 		return len(seen) == 2
 	})
 	hosts := e.ok("exec", "client-c", "cat", "/etc/hosts")
@@ -104,6 +108,10 @@ func TestKubePlayServices(t *testing.T) {
 	if !strings.Contains(resolv, "search default.svc.cluster.local svc.cluster.local cluster.local") {
 		t.Errorf("resolv.conf lacks the cluster search path:\n%s", resolv)
 	}
+	env := e.ok("exec", "client-c", "env")
+	if !strings.Contains(env, "WEB_SERVICE_HOST=10.96.") || !strings.Contains(env, "WEB_SERVICE_PORT=80") {
+		t.Errorf("service link variables missing:\n%s", env)
+	}
 	if body := httpGet(t, "http://127.0.0.1:30080/"); !webPod(strings.TrimSpace(body)) {
 		t.Errorf("node port 30080 answered %q", body)
 	}
@@ -111,17 +119,17 @@ func TestKubePlayServices(t *testing.T) {
 	// A pod that goes away leaves the service; the other keeps answering.
 	e.ok("pod", "stop", "-t", "1", "web-pod-0")
 	for i := 0; i < 10; i++ {
-		if got := e.wget("http://web/", webPod); got != "web-pod-1" {
-			t.Fatalf("after web-pod-0 stopped, http://web/ answered %q", got)
+		if got := e.get("web:80", webPod); got != "web-pod-1" {
+			t.Fatalf("after web-pod-0 stopped, web:80 answered %q", got)
 		}
 	}
 	e.ok("pod", "start", "web-pod-0")
-	waitFor(t, "web-pod-0 back behind http://web/", 30*time.Second, func() bool {
-		return e.wget("http://web/", webPod) == "web-pod-0"
+	waitFor(t, "web-pod-0 back behind web:80", 30*time.Second, func() bool {
+		return e.get("web:80", webPod) == "web-pod-0"
 	})
 
 	e.ok("kube", "down", path)
-	out, err := exec.Command("iptables-save", "-t", "nat").CombinedOutput()
+	out, err := exec.Command("iptables-save").CombinedOutput()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,12 +196,10 @@ func (c *container) closeStdio() {
 	}
 }
 
-// finish records the final exit (the output is drained already): writes
-// the exit file, deletes the container from the runtime and unmounts its rootfs.
+// finish records the final exit (the output is drained already): deletes
+// the container from the runtime, unmounts its rootfs, then writes the exit
+// file, so that whoever sees the exit file finds nothing left to clean.
 func (c *container) finish(ctx context.Context, e Exit) {
-	if err := WriteExit(c.spec.ExitFile, e); err != nil {
-		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
-	}
 	c.deleteRuntime(ctx)
 	if c.spec.Rootfs != "" {
 		if err := unmount(c.spec.Rootfs); err != nil {
@@ -212,6 +210,9 @@ func (c *container) finish(ctx context.Context, e Exit) {
 	os.Remove(c.runtimeLog())
 	os.Remove(c.s.cfg.StatusPath(c.spec.ID))
 	os.Remove(c.s.cfg.StopPath(c.spec.ID))
+	if err := WriteExit(c.spec.ExitFile, e); err != nil {
+		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
+	}
 }
 
 func (c *container) deleteRuntime(ctx context.Context) {

@@ -98,15 +98,28 @@ func (p *pod) launch() (*monitor.Started, error) {
 	return monitor.Launch(ctx, monitorBin, p.cfg)
 }
 
-// cleanup removes every container of the pod and kills its monitor.
+// cleanup removes every container of the pod, then waits for its monitor
+// to finish (killing it after a deadline), so that nothing writes into the
+// test's directories once they are removed.
 func (p *pod) cleanup() {
-	if data, err := os.ReadFile(p.cfg.PidPath()); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && isMonitor(pid) {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	}
 	for _, c := range p.cfg.Containers {
 		p.rt.Delete(context.Background(), c.ID, runtime.DeleteOptions{Force: true})
+	}
+	data, err := os.ReadFile(p.cfg.PidPath())
+	if err != nil {
+		return
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for isMonitor(pid) && processAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if isMonitor(pid) && processAlive(pid) {
+		p.t.Errorf("monitor %d still running at cleanup; killing it", pid)
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
 

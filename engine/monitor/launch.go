@@ -13,7 +13,8 @@ import (
 // Launch starts the monitor binary detached (own session, stdio on
 // /dev/null) so that it outlives the caller, and waits until each container
 // runs or one failed. On failure the monitor has removed every container it
-// started and exited before Launch returns.
+// started and exited before Launch returns. If ctx ends first, Launch
+// returns its error and the monitor carries on (its pid file is in cfg.Dir).
 func Launch(ctx context.Context, binary string, cfg Config) (*Started, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -350,3 +350,20 @@ func TestOrphansReaped(t *testing.T) {
 		t.Errorf("exit = %+v, want 137", e)
 	}
 }
+
+func TestContainerSignalDispositions(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"})
+	if _, err := p.launch(); err != nil {
+		t.Fatal(err)
+	}
+	if e := waitExit(t, c); e.Code != 0 {
+		t.Fatalf("exit = %+v", e)
+	}
+	data, _ := os.ReadFile(c.LogPath)
+	for _, want := range []string{"SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the container inherited blocked or ignored signals:\n%s", data)
+		}
+	}
+}

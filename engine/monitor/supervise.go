@@ -71,7 +71,8 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	sigchld, sigusr1 := make(chan os.Signal, 8), make(chan os.Signal, 1)
 	signal.Notify(sigchld, syscall.SIGCHLD)
 	signal.Notify(sigusr1, syscall.SIGUSR1)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	// No signal.Ignore here: ignored signals survive exec, and the runtime
+	// and the containers must start with default dispositions.
 
 	rep := report{}
 	for _, spec := range cfg.Containers {

@@ -23,7 +23,7 @@ func (t Table) Apply(ctx context.Context, ports []Port) error {
 		return err
 	}
 	err := t.in(func() error {
-		save, err := run(ctx, nil, "iptables-save", "-t", "nat")
+		save, err := run(ctx, nil, "iptables-save")
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (t Table) Remove(ctx context.Context) error {
 		return nil
 	}
 	err := t.in(func() error {
-		save, err := run(ctx, nil, "iptables-save", "-t", "nat")
+		save, err := run(ctx, nil, "iptables-save")
 		if err != nil {
 			return err
 		}

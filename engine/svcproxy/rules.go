@@ -85,30 +85,43 @@ func (p Port) comment() string {
 	return p.Service + ":" + strconv.Itoa(p.Port)
 }
 
-// current is what a table holds now, read from iptables-save.
-type current struct {
-	jumps  map[string]string // built-in chain -> its rule jumping to our chain, as saved
+// current is what a namespace holds now, read from iptables-save, per
+// iptables table ("nat", "filter").
+type current map[string]*section
+
+// section is one iptables table's share of our rules.
+type section struct {
+	jumps  map[string]string // "BUILTIN>CHAIN" -> the saved rule jumping to our chain
 	chains []string          // our chains: the top, the post chain and the port chains the top jumps to
 }
 
-// parseSave reads the nat table of `iptables-save` for the table's chains.
+func (c current) get(table string) *section {
+	if s := c[table]; s != nil {
+		return s
+	}
+	return &section{jumps: map[string]string{}}
+}
+
+// parseSave reads the output of `iptables-save` for the table's chains.
 func (t Table) parseSave(save string) current {
 	top, post := t.topChain(), t.postChain()
-	cur := current{jumps: map[string]string{}}
+	cur := current{}
+	var sec *section
 	seen := map[string]bool{}
 	add := func(c string) {
 		if !seen[c] {
 			seen[c] = true
-			cur.chains = append(cur.chains, c)
+			sec.chains = append(sec.chains, c)
 		}
 	}
-	inNat := false
 	for _, line := range strings.Split(save, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case strings.HasPrefix(line, "*"):
-			inNat = line == "*nat"
-		case !inNat:
+			sec = &section{jumps: map[string]string{}}
+			cur[line[1:]] = sec
+			seen = map[string]bool{}
+		case sec == nil:
 		case strings.HasPrefix(line, ":"+top+" "):
 			add(top)
 		case t.host() && strings.HasPrefix(line, ":"+post+" "):
@@ -120,7 +133,7 @@ func (t Table) parseSave(save string) current {
 			case f[1] == top && strings.HasPrefix(target, chainPrefix):
 				add(target)
 			case target == top || (t.host() && target == post):
-				cur.jumps[f[1]+">"+target] = line
+				sec.jumps[f[1]+">"+target] = line
 			}
 		}
 	}
@@ -139,18 +152,58 @@ func jumpTarget(f []string) string {
 // entry is a built-in chain that must jump to one of ours.
 type entry struct{ from, to string }
 
-func (t Table) entries() []entry {
-	if !t.host() {
-		return []entry{{"OUTPUT", t.topChain()}}
+func (t Table) entries(table string) []entry {
+	top := t.topChain()
+	switch {
+	case table == "filter" && t.host():
+		return []entry{{"INPUT", top}}
+	case table == "filter":
+		return []entry{{"OUTPUT", top}}
+	case t.host():
+		return []entry{{"PREROUTING", top}, {"OUTPUT", top}, {"POSTROUTING", t.postChain()}}
 	}
-	return []entry{{"PREROUTING", t.topChain()}, {"OUTPUT", t.topChain()}, {"POSTROUTING", t.postChain()}}
+	return []entry{{"OUTPUT", top}}
 }
 
 // render returns the iptables-restore --noflush input that replaces the
-// table's rules with ports in one transaction; chains no longer wanted are
-// flushed and deleted.
+// table's rules with ports in one transaction: DNAT to the endpoints in nat,
+// and in filter a reject for ports with none, as kube-proxy does, so that
+// connections fail at once instead of leaving for the default route.
+// Chains no longer wanted are flushed and deleted.
 func (t Table) render(ports []Port, cur current) string {
 	var b strings.Builder
+	t.renderNat(&b, ports, cur.get("nat"))
+	b.WriteString("*filter\n")
+	top := t.topChain()
+	fmt.Fprintf(&b, ":%s - [0:0]\n", top)
+	t.renderJumps(&b, "filter", cur.get("filter"))
+	for _, p := range ports {
+		if len(p.Endpoints) > 0 {
+			continue
+		}
+		proto, comment := p.proto(), strconv.Quote(p.comment()+" has no endpoints")
+		if p.ClusterIP != "" {
+			fmt.Fprintf(&b, "-A %s -d %s/32 -p %s -m %s --dport %d -m comment --comment %s -j REJECT\n",
+				top, p.ClusterIP, proto, proto, p.Port, comment)
+		}
+		for _, np := range p.NodePorts {
+			fmt.Fprintf(&b, "-A %s -p %s -m %s --dport %d -m addrtype --dst-type LOCAL -m comment --comment %s -j REJECT\n",
+				top, proto, proto, np, comment)
+		}
+	}
+	b.WriteString("COMMIT\n")
+	return b.String()
+}
+
+func (t Table) renderJumps(b *strings.Builder, table string, sec *section) {
+	for _, e := range t.entries(table) {
+		if _, ok := sec.jumps[e.from+">"+e.to]; !ok {
+			fmt.Fprintf(b, "-A %s -m comment --comment \"podbay services\" -j %s\n", e.from, e.to)
+		}
+	}
+}
+
+func (t Table) renderNat(b *strings.Builder, ports []Port, sec *section) {
 	b.WriteString("*nat\n")
 	top := t.topChain()
 	want := map[string]bool{top: true}
@@ -170,33 +223,28 @@ func (t Table) render(ports []Port, cur current) string {
 		declared = append(declared, t.postChain())
 	}
 	var stale []string
-	for _, c := range cur.chains {
+	for _, c := range sec.chains {
 		if !want[c] {
 			stale = append(stale, c)
 		}
 	}
 	sort.Strings(stale)
 	for _, c := range append(declared, stale...) {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+		fmt.Fprintf(b, ":%s - [0:0]\n", c)
 	}
-	for _, e := range t.entries() {
-		if _, ok := cur.jumps[e.from+">"+e.to]; !ok {
-			fmt.Fprintf(&b, "-A %s -m comment --comment \"podbay services\" -j %s\n", e.from, e.to)
-		}
-	}
+	t.renderJumps(b, "nat", sec)
 	for _, p := range ports {
 		if len(p.Endpoints) > 0 {
-			t.renderPort(&b, p)
+			t.renderPort(b, p)
 		}
 	}
 	if t.host() {
-		fmt.Fprintf(&b, "-A %s -m mark --mark %s -j MASQUERADE\n", t.postChain(), masqMark)
+		fmt.Fprintf(b, "-A %s -m mark --mark %s -j MASQUERADE\n", t.postChain(), masqMark)
 	}
 	for _, c := range stale {
-		fmt.Fprintf(&b, "-X %s\n", c)
+		fmt.Fprintf(b, "-X %s\n", c)
 	}
 	b.WriteString("COMMIT\n")
-	return b.String()
 }
 
 func (t Table) renderPort(b *strings.Builder, p Port) {
@@ -223,25 +271,28 @@ func (t Table) renderPort(b *strings.Builder, p Port) {
 // renderRemove returns the iptables-restore --noflush input that removes
 // every chain and jump of the table.
 func (t Table) renderRemove(cur current) string {
-	if len(cur.chains) == 0 && len(cur.jumps) == 0 {
-		return ""
-	}
 	var b strings.Builder
-	b.WriteString("*nat\n")
-	for _, c := range cur.chains {
-		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+	for _, table := range []string{"nat", "filter"} {
+		sec := cur.get(table)
+		if len(sec.chains) == 0 && len(sec.jumps) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "*%s\n", table)
+		for _, c := range sec.chains {
+			fmt.Fprintf(&b, ":%s - [0:0]\n", c)
+		}
+		keys := make([]string, 0, len(sec.jumps))
+		for k := range sec.jumps {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			b.WriteString("-D" + strings.TrimPrefix(sec.jumps[k], "-A") + "\n")
+		}
+		for _, c := range sec.chains {
+			fmt.Fprintf(&b, "-X %s\n", c)
+		}
+		b.WriteString("COMMIT\n")
 	}
-	keys := make([]string, 0, len(cur.jumps))
-	for k := range cur.jumps {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		b.WriteString("-D" + strings.TrimPrefix(cur.jumps[k], "-A") + "\n")
-	}
-	for _, c := range cur.chains {
-		fmt.Fprintf(&b, "-X %s\n", c)
-	}
-	b.WriteString("COMMIT\n")
 	return b.String()
 }

@@ -55,8 +55,11 @@ func TestRenderReplacesStale(t *testing.T) {
 		"-A PODBAY-SERVICES -d 10.96.0.12/32 -p tcp -m tcp --dport 80 -j PODBAY-SVC-GONEGONEGONEGONE\n" +
 		"-A PODBAY-SVCS-0BADF00D -j PODBAY-SVC-OTHERROOTOTHERRO\nCOMMIT\n"
 	cur := tab.parseSave(save)
-	if _, ok := cur.jumps["OUTPUT>PODBAY-SERVICES"]; !ok || len(cur.jumps) != 1 {
-		t.Fatalf("jumps = %v, want the nat OUTPUT one only", cur.jumps)
+	if j := cur.get("nat").jumps; j["OUTPUT>PODBAY-SERVICES"] == "" || len(j) != 1 {
+		t.Fatalf("nat jumps = %v, want the OUTPUT one only", j)
+	}
+	if j := cur.get("filter").jumps; j["OUTPUT>PODBAY-SERVICES"] == "" || len(cur.get("filter").chains) != 0 {
+		t.Fatalf("filter jumps = %v, want the OUTPUT one and no chain", j)
 	}
 	golden(t, "pod-replace.golden", tab.render(webPorts[:1], cur))
 	golden(t, "pod-remove.golden", tab.renderRemove(cur))

@@ -5,9 +5,11 @@ package svcproxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vishvananda/netlink"
@@ -147,12 +149,13 @@ func get(t *testing.T, ns, addr string) string {
 	return strings.TrimSpace(line)
 }
 
-func natRules(t *testing.T, ns string) string {
+// rules returns every iptables table of ns, as iptables-save prints them.
+func rules(t *testing.T, ns string) string {
 	t.Helper()
 	var out []byte
 	must(t, Table{NetNS: ns}.in(func() error {
 		var err error
-		out, err = run(context.Background(), nil, "iptables-save", "-t", "nat")
+		out, err = run(context.Background(), nil, "iptables-save")
 		return err
 	}))
 	return string(out)
@@ -180,13 +183,26 @@ func TestClusterIP(t *testing.T) {
 	if got := get(t, l.client, "10.96.0.11:81"); got != "a" {
 		t.Fatalf("10.96.0.11:81 answered %q, want a", got)
 	}
+	// A port without endpoints refuses connections at once.
+	idle := Port{Service: "default/idle", ClusterIP: "10.96.0.12", Port: 80}
+	must(t, tab.Apply(ctx, []Port{port, idle}))
+	err := network.InNetNS(l.client, func() error {
+		c, err := net.Dial("tcp", "10.96.0.12:80")
+		if err == nil {
+			c.Close()
+		}
+		return err
+	})
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("connecting to a service without endpoints: %v, want connection refused", err)
+	}
 	must(t, tab.Apply(ctx, []Port{port}))
-	if rules := natRules(t, l.client); strings.Contains(rules, tab.portChain(other)) || strings.Count(rules, "-j PODBAY-SERVICES") != 1 {
-		t.Fatalf("after dropping a service, nat table:\n%s", rules)
+	if got := rules(t, l.client); strings.Contains(got, tab.portChain(other)) || strings.Count(got, "-j PODBAY-SERVICES") != 2 {
+		t.Fatalf("after dropping a service:\n%s", got)
 	}
 	must(t, tab.Remove(ctx))
-	if rules := natRules(t, l.client); strings.Contains(rules, "PODBAY") {
-		t.Fatalf("rules left after Remove:\n%s", rules)
+	if got := rules(t, l.client); strings.Contains(got, "PODBAY") {
+		t.Fatalf("rules left after Remove:\n%s", got)
 	}
 	must(t, tab.Remove(ctx)) // twice is fine
 }
@@ -230,7 +246,7 @@ func TestNodePort(t *testing.T) {
 		t.Fatalf("10.202.0.1:30080 from the client answered %q, want a", got)
 	}
 	must(t, tab.Remove(ctx))
-	if rules := natRules(t, ""); strings.Contains(rules, "PODBAY") {
-		t.Fatalf("rules left after Remove:\n%s", rules)
+	if got := rules(t, ""); strings.Contains(got, "PODBAY") {
+		t.Fatalf("rules left after Remove:\n%s", got)
 	}
 }
