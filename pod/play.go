@@ -54,10 +54,20 @@ func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played
 		return nil, err
 	}
 	ip, _ := m.PodIP(ctx, st)
-	spec.ResolveRuntime(map[string]string{
+	fields, err := m.ServiceFields(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]string{
 		"status.podIP": ip, "status.podIPs": ip, "metadata.uid": p.ID, "spec.nodeName": hostName(),
 		"status.hostIP": "127.0.0.1", "status.hostIPs": "127.0.0.1",
-	})
+	} {
+		fields[k] = v
+	}
+	spec.ResolveRuntime(fields)
+	if err := m.SyncPodServices(ctx, p.ID); err != nil {
+		return nil, err
+	}
 	if err := m.createPlayedContainers(ctx, p, &spec, o, played); err != nil {
 		return nil, err
 	}

@@ -223,6 +223,9 @@ func (m *Manager) StartPod(ctx context.Context, ref string) (*PodStatus, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := m.SyncServices(ctx); err != nil {
+		return nil, err
+	}
 	return m.PodStatusOf(ctx, st.Pod.ID)
 }
 
@@ -255,6 +258,9 @@ func (m *Manager) StopPod(ctx context.Context, ref string, o StopOptions) (*PodS
 		return nil, err
 	}
 	if err := m.stopInfra(ctx, st); err != nil {
+		return nil, err
+	}
+	if err := m.SyncServices(ctx); err != nil {
 		return nil, err
 	}
 	return m.PodStatusOf(ctx, st.Pod.ID)
@@ -300,6 +306,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		}
 		return err
 	}))
+	errs = append(errs, m.SyncServices(ctx))
 	return st, errors.Join(errs...)
 }
 

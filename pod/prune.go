@@ -139,6 +139,7 @@ func (m *Manager) Reset(ctx context.Context) error {
 	if err := m.pruneStrays(ctx, map[string]bool{}); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, m.RemoveHostServices(ctx))
 	if err := network.ReleaseNetNSDir(m.Runroot); err != nil {
 		errs = append(errs, err)
 	}

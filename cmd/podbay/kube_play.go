@@ -163,6 +163,9 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if err := checkNotPlayed(ctx, m, p, f.replace); err != nil {
 		return err
 	}
+	if err := registerServices(ctx, m, p); err != nil {
+		return err
+	}
 	opts := pod.PlayOptions{Pull: f.pf.options(cmd), Network: f.network, Start: f.start}
 	if f.quiet {
 		opts.Pull.Progress = nil
@@ -172,7 +175,10 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	}
 	played, err := playAll(ctx, m, p, opts)
 	if err != nil {
-		return err
+		return errors.Join(err, unregisterServices(context.WithoutCancel(ctx), m, p))
+	}
+	if err := m.SyncServices(ctx); err != nil {
+		return errors.Join(err, downPods(context.WithoutCancel(ctx), m, p, false))
 	}
 	if err := recordKubeObjects(ctx, m, p); err != nil {
 		return err
@@ -338,6 +344,7 @@ func runKubeDown(cmd *cobra.Command, g *globals, args []string, force bool) erro
 // period; with force, the claims' volumes too.
 func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) error {
 	jobErr := downJobs(ctx, m, p)
+	svcErr := unregisterServices(ctx, m, p)
 	var wg sync.WaitGroup
 	errs := make([]error, len(p.Pods))
 	for i, s := range p.Pods {
@@ -351,7 +358,7 @@ func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) err
 		}()
 	}
 	wg.Wait()
-	errs = append(errs, jobErr)
+	errs = append(errs, jobErr, svcErr)
 	if force {
 		vs, err := volume.Open(m.Root)
 		if err != nil {

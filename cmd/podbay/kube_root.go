@@ -6,7 +6,7 @@ import "github.com/spf13/cobra"
 
 func newKubeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
-	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false), newKubeJobControllerCommand(g))
+	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false), newKubeJobControllerCommand(g), newServicesSyncCommand(g))
 	return cmd
 }
 
