@@ -76,7 +76,10 @@ type ContainerOptions struct {
 	StopSignal         string            `json:"stopSignal,omitempty"`
 	StopTimeout        int64             `json:"stopTimeout,omitempty"` // seconds; the pod's grace period
 	Init               bool              `json:"init,omitempty"`        // an init container: runs to completion first
-	Kube               *Container        `json:"kube,omitempty"`        // the Kubernetes container it was played from
+	// Seccomp is "" (the runtime default, as Podman), "unconfined", or a
+	// Kubernetes profile: RuntimeDefault, Unconfined, Localhost/<file>.
+	Seccomp string     `json:"seccomp,omitempty"`
+	Kube    *Container `json:"kube,omitempty"` // the Kubernetes container it was played from
 }
 
 // MountOption is one mount of a played container: a bind mount of a
@@ -268,7 +271,9 @@ func mounted(dir string) bool {
 // removeFiles undoes everything Create and Start made on disk, and the record.
 func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 	var errs []error
-	_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
+		_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	}
 	m.stopStrayMonitor(ctx, c.ID)
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"golang.org/x/sys/unix"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -45,7 +46,9 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 		}
 	}
 	// A stale runtime record (from a killed monitor) would block the new run.
-	_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
+		_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+	}
 	if err := os.Remove(m.exitFile(c.ID)); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}

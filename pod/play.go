@@ -156,6 +156,7 @@ func containerOptionsOf(spec *Spec, kc *Container, init bool, vols map[string]pr
 		StopTimeout: spec.TerminationGracePeriodSeconds, Init: init, Kube: kc,
 		PullPolicy: map[string]string{"Always": "always", "Never": "never"}[kc.PullPolicy],
 		Sysctls:    spec.Security.Sysctls, SupplementalGroups: spec.Security.SupplementalGroups,
+		Seccomp: firstNonEmpty(sec.SeccompProfile, spec.Security.SeccompProfile),
 	}
 	if len(kc.Command) > 0 {
 		co.EntrySet, co.Entrypoint = true, kc.Command

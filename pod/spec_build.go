@@ -79,6 +79,13 @@ func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.
 		opts = append(opts, runtime.WithCPUs(o.CPUs))
 	}
 	opts = append(opts, m.kubeOptions(o)...)
+	sec, err := seccompOption(o)
+	if err != nil {
+		return nil, err
+	}
+	if sec != nil {
+		opts = append(opts, sec)
+	}
 	if o.RunAsNonRoot {
 		if err := checkNonRoot(c, user); err != nil {
 			return nil, err
@@ -195,4 +202,23 @@ func hostResolvConf(keepLocal bool) (string, error) {
 		out.WriteString(line + "\n")
 	}
 	return out.String(), nil
+}
+
+// seccompOption picks the seccomp profile: the runtime default for command
+// line containers (as Podman) and for Kubernetes RuntimeDefault; none for
+// privileged containers and Unconfined.
+func seccompOption(o ContainerOptions) (runtime.SpecOpt, error) {
+	if o.Privileged {
+		return nil, nil
+	}
+	switch o.Seccomp {
+	case "", "RuntimeDefault", "runtime/default":
+		if o.Seccomp == "" && o.Kube != nil {
+			return nil, nil // Kubernetes' default is Unconfined
+		}
+		return runtime.WithDefaultSeccomp(), nil
+	case "unconfined", "Unconfined":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("seccomp profile %q is not supported (use RuntimeDefault or Unconfined)", o.Seccomp)
 }

@@ -67,12 +67,13 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 
 // createFlags are the flags of run and create.
 type createFlags struct {
-	o          pod.ContainerOptions
-	pf         pullFlags
-	entrypoint string
-	memory     string
-	labels     []string
-	detach     bool
+	o            pod.ContainerOptions
+	pf           pullFlags
+	entrypoint   string
+	memory       string
+	labels       []string
+	securityOpts []string
+	detach       bool
 }
 
 func (f *createFlags) add(cmd *cobra.Command, run bool) {
@@ -98,6 +99,7 @@ func (f *createFlags) add(cmd *cobra.Command, run bool) {
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set a label K=V")
 	fl.StringVar(&f.o.PullPolicy, "pull", "missing", "pull policy: missing, always, never")
 	fl.StringVar(&f.o.Pod, "pod", "", "run in an existing pod")
+	fl.StringArrayVar(&f.securityOpts, "security-opt", nil, "security options: seccomp=unconfined, no-new-privileges")
 	f.pf.add(cmd)
 	if run {
 		fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background and print the container ID")
@@ -140,6 +142,16 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.ContainerO
 		for _, l := range f.labels {
 			k, v, _ := strings.Cut(l, "=")
 			o.Labels[k] = v
+		}
+	}
+	for _, so := range f.securityOpts {
+		switch {
+		case so == "seccomp=unconfined":
+			o.Seccomp = "unconfined"
+		case so == "no-new-privileges" || so == "no-new-privileges=true":
+			o.NoNewPrivileges = true
+		default:
+			return o, fmt.Errorf("--security-opt %q: supported are seccomp=unconfined and no-new-privileges", so)
 		}
 	}
 	o.Pull = f.pf.options(cmd)

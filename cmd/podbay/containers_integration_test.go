@@ -246,3 +246,28 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Errorf("after the failures there are %d images, want 1", imgs)
 	}
 }
+
+func TestSeccompProfiles(t *testing.T) {
+	e := pulled(t)
+	mode := func(args ...string) string {
+		out := e.ok(append(append([]string{"run", "--rm"}, args...), e.busybox, "grep", "^Seccomp:", "/proc/self/status")...)
+		return strings.TrimSpace(strings.TrimPrefix(out, "Seccomp:"))
+	}
+	if m := mode(); m != "2" {
+		t.Errorf("default: seccomp mode %s, want 2 (filter)", m)
+	}
+	if m := mode("--security-opt", "seccomp=unconfined"); m != "0" {
+		t.Errorf("seccomp=unconfined: mode %s, want 0", m)
+	}
+	if m := mode("--privileged"); m != "0" {
+		t.Errorf("--privileged: mode %s, want 0", m)
+	}
+	// The filter refuses what it should: unshare without CAP_SYS_ADMIN.
+	r := e.run("run", "--rm", "--cap-add", "SYS_ADMIN", "--security-opt", "seccomp=unconfined", e.busybox, "unshare", "-u", "true")
+	if r.code != 0 {
+		t.Fatalf("unshare with SYS_ADMIN and no filter: exit %d %s", r.code, r.stderr)
+	}
+	if r := e.run("run", "--rm", e.busybox, "unshare", "-u", "true"); r.code == 0 {
+		t.Error("unshare without CAP_SYS_ADMIN succeeded under the default profile")
+	}
+}

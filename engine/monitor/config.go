@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -54,6 +55,8 @@ type StartedContainer struct {
 	ID        string    `json:"id"`
 	Pid       int       `json:"pid"`
 	StartedAt time.Time `json:"startedAt"`
+	// MonitorPid is the monitor running it (set by Start only).
+	MonitorPid int `json:"monitorPid,omitempty"`
 }
 
 // report is what the monitor writes to its sync pipe once every container
@@ -78,24 +81,37 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errors.New("no containers"))
 	}
 	for i, c := range cfg.Containers {
-		switch c.Restart {
-		case "", RestartAlways, RestartOnFailure, RestartNever:
-		default:
-			errs = append(errs, fmt.Errorf("container %q: unknown restart policy %q", c.ID, c.Restart))
-		}
 		if c.ID == "" {
 			errs = append(errs, fmt.Errorf("container %d: empty id", i))
 		}
-		for name, v := range map[string]string{"bundle": c.Bundle, "log path": c.LogPath, "exit file": c.ExitFile} {
-			if !filepath.IsAbs(v) {
-				errs = append(errs, fmt.Errorf("container %q: %s %q is not an absolute path", c.ID, name, v))
-			}
-		}
+		errs = append(errs, c.validate())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("monitor config %q: %w", cfg.ID, err)
 	}
 	return nil
+}
+
+// validate checks one container's config.
+func (c *Container) validate() error {
+	var errs []error
+	switch c.Restart {
+	case "", RestartAlways, RestartOnFailure, RestartNever:
+	default:
+		errs = append(errs, fmt.Errorf("unknown restart policy %q", c.Restart))
+	}
+	if strings.ContainsAny(c.ID, "/\x00") || c.ID == "." || c.ID == ".." {
+		errs = append(errs, fmt.Errorf("invalid id"))
+	}
+	for name, v := range map[string]string{"bundle": c.Bundle, "log path": c.LogPath, "exit file": c.ExitFile} {
+		if !filepath.IsAbs(v) {
+			errs = append(errs, fmt.Errorf("%s %q is not an absolute path", name, v))
+		}
+	}
+	for i, err := range errs {
+		errs[i] = fmt.Errorf("container %q: %w", c.ID, err)
+	}
+	return errors.Join(errs...)
 }
 
 // ConfigPath is where Launch writes the config of a monitor.

@@ -122,7 +122,6 @@ func (s *supervisor) backoff(c *container, ran time.Duration) bool {
 // afterExit handles the end of one run of c: restart under its policy, or
 // record the final exit.
 func (s *supervisor) afterExit(c *container, e Exit) {
-	defer s.done.Done()
 	ctx := context.Background()
 	c.closeStdio()
 	for c.shouldRestart(e) {
@@ -139,6 +138,7 @@ func (s *supervisor) afterExit(c *container, e Exit) {
 		return // the new run has its own afterExit
 	}
 	c.finish(ctx, e)
+	s.untrack(c)
 }
 
 // writeStatus records the current run of c.

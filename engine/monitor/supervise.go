@@ -49,17 +49,22 @@ type supervisor struct {
 	log  Logger
 	mu   sync.Mutex
 	live map[int]*container // by pid, until reaped
+	// containers holds every container from its admission until its final
+	// exit is recorded (restarts and back-offs included), by id.
+	containers map[string]*container
+	idle       chan struct{} // signalled when containers becomes empty
 	// commands is held shared by every runtime command in flight and
 	// exclusively while reaping unknown children.
 	commands sync.RWMutex
-	done     sync.WaitGroup // one per container run until its exit is handled
-	wake     chan struct{}  // closed and replaced at each SIGUSR1 (see RequestStop)
+	wake     chan struct{} // closed and replaced at each SIGUSR1 (see RequestStop)
 }
 
 // Run is the body of the monitor process: it starts cfg's containers,
-// reports to opts.Sync, then supervises them until all have exited.
+// reports to opts.Sync, then supervises them, taking more through Start,
+// until none is left.
 func Run(ctx context.Context, cfg *Config, opts Options) error {
-	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}, wake: make(chan struct{})}
+	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}, containers: map[string]*container{},
+		idle: make(chan struct{}, 1), wake: make(chan struct{})}
 	if s.log == nil {
 		s.log = discard{}
 	}
@@ -76,10 +81,10 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 
 	rep := report{}
 	for _, spec := range cfg.Containers {
-		c := newContainer(s, spec)
-		if err := s.startTracked(ctx, c); err != nil {
+		c, err := s.admit(ctx, spec)
+		if err != nil {
 			s.abort(ctx)
-			s.done.Wait() // exits being recorded finish before the report
+			s.awaitEmpty() // exits being recorded finish before the report
 			return s.fail(opts.Sync, err)
 		}
 		rep.Containers = append(rep.Containers, StartedContainer{ID: c.spec.ID, Pid: c.pid, StartedAt: c.startedAt})
@@ -89,20 +94,79 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 		opts.Started()
 	}
 	s.log.Debug("containers started", "count", len(rep.Containers))
-
-	all := make(chan struct{})
-	go func() { s.done.Wait(); close(all) }()
 	for {
 		s.reap()
 		select {
 		case <-sigchld:
 		case <-sigusr1:
 			s.broadcastWake()
-		case <-all:
-			os.Remove(cfg.PidPath())
-			return nil
+			s.serveAdds(ctx)
+		case <-s.idle:
+			if s.tryExit() {
+				return nil
+			}
+			s.serveAdds(ctx)
 		}
 	}
+}
+
+// admit tracks a new container and starts it.
+func (s *supervisor) admit(ctx context.Context, spec Container) (*container, error) {
+	s.mu.Lock()
+	if _, ok := s.containers[spec.ID]; ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("starting container %q: already running in this pod", spec.ID)
+	}
+	c := newContainer(s, spec)
+	s.containers[spec.ID] = c
+	s.mu.Unlock()
+	if err := s.startTracked(ctx, c); err != nil {
+		s.untrack(c)
+		return nil, err
+	}
+	return c, nil
+}
+
+// untrack forgets c once its final exit is recorded.
+func (s *supervisor) untrack(c *container) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.containers, c.spec.ID)
+	if len(s.containers) == 0 {
+		select {
+		case s.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *supervisor) empty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.containers) == 0
+}
+
+func (s *supervisor) awaitEmpty() {
+	for !s.empty() {
+		<-s.idle
+	}
+}
+
+// tryExit decides, under the directory lock that Start takes, whether the
+// monitor is done: no container left and no request pending. Then the pid
+// file goes, so that a later Start launches a new monitor.
+func (s *supervisor) tryExit() bool {
+	unlock, err := lockDir(s.cfg.Dir)
+	if err != nil {
+		s.log.Warn("exiting without the lock", "err", err)
+		unlock = func() {}
+	}
+	defer unlock()
+	if !s.empty() || len(s.pendingAdds()) > 0 {
+		return false
+	}
+	os.Remove(s.cfg.PidPath())
+	return true
 }
 
 // startTracked starts c and tracks its pid. Until the pid is tracked, reap
@@ -111,7 +175,6 @@ func (s *supervisor) startTracked(ctx context.Context, c *container) error {
 	s.commands.RLock()
 	err := c.start(ctx)
 	if err == nil {
-		s.done.Add(1)
 		s.mu.Lock()
 		s.live[c.pid] = c
 		s.mu.Unlock()
@@ -194,7 +257,7 @@ func (s *supervisor) abort(ctx context.Context) {
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
 		c.closeStdio()
 		c.finish(ctx, Exit{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL), StartedAt: c.startedAt, FinishedAt: time.Now().UTC(), RestartCount: c.restarts})
-		s.done.Done()
+		s.untrack(c)
 	}
 }
 

@@ -2,8 +2,11 @@ package runtime
 
 import (
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -48,8 +51,11 @@ func WithCapAdd(names ...string) SpecOpt {
 				return fmt.Errorf("adding capability: %w", err)
 			}
 			add := []string{n}
+			held := BoundingCapabilities()
 			if n == "ALL" {
-				add = AllCapabilities
+				add = held // what this process may grant: without CAP_SYS_RESOURCE, say, not that one
+			} else if !slices.Contains(held, n) {
+				return fmt.Errorf("adding capability %s: this host does not grant it to podbay (not in its bounding set)", n)
 			}
 			for _, set := range capSets(caps) {
 				for _, c := range add {
@@ -95,3 +101,32 @@ func ensureCaps(s *specs.Spec) *specs.LinuxCapabilities {
 func capSets(c *specs.LinuxCapabilities) []*[]string {
 	return []*[]string{&c.Bounding, &c.Effective, &c.Permitted}
 }
+
+var bounding = sync.OnceValue(func() []string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return AllCapabilities
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		hex, ok := strings.CutPrefix(line, "CapBnd:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			return AllCapabilities
+		}
+		var out []string
+		for i, c := range AllCapabilities {
+			if mask&(1<<uint(i)) != 0 {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return AllCapabilities
+})
+
+// BoundingCapabilities are the capabilities this process can hand to a
+// container: its own bounding set (a VM or CI runner may lack some).
+func BoundingCapabilities() []string { return bounding() }

@@ -100,7 +100,7 @@ func TestWithImageConfigUser(t *testing.T) {
 
 func TestWithPrivileged(t *testing.T) {
 	s := mustSpec(t, WithPrivileged())
-	if len(s.Process.Capabilities.Bounding) != len(AllCapabilities) || len(s.Linux.MaskedPaths) != 0 || len(s.Linux.ReadonlyPaths) != 0 {
+	if len(s.Process.Capabilities.Bounding) != len(BoundingCapabilities()) || len(s.Linux.MaskedPaths) != 0 || len(s.Linux.ReadonlyPaths) != 0 {
 		t.Errorf("caps %d masked %v ro %v", len(s.Process.Capabilities.Bounding), s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
 	}
 	for _, m := range s.Mounts {

@@ -1,0 +1,89 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// pendingAdds lists the container ids whose add requests wait in cfg.Dir.
+func (s *supervisor) pendingAdds() []string {
+	entries, err := os.ReadDir(s.cfg.Dir)
+	if err != nil {
+		s.log.Warn("listing requests", "err", err)
+		return nil
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if id, ok := strings.CutPrefix(name, "add-"); ok && strings.HasSuffix(id, ".conf") {
+			ids = append(ids, strings.TrimSuffix(id, ".conf"))
+		}
+	}
+	return ids
+}
+
+// serveAdds starts the containers that Start asked for, answering each
+// with a started or failed file, until no request is left.
+func (s *supervisor) serveAdds(ctx context.Context) {
+	for {
+		ids := s.pendingAdds()
+		if len(ids) == 0 {
+			return
+		}
+		for _, id := range ids {
+			s.serveAdd(ctx, id)
+		}
+	}
+}
+
+func (s *supervisor) serveAdd(ctx context.Context, id string) {
+	path := s.cfg.addPath(id)
+	spec, err := readAddRequest(path)
+	os.Remove(path)
+	if err == nil && spec.ID != id {
+		err = fmt.Errorf("request %q names container %q", filepath.Base(path), spec.ID)
+	}
+	var c *container
+	if err == nil {
+		c, err = s.admit(ctx, *spec)
+	}
+	if err != nil {
+		s.log.Warn("adding container", "id", id, "err", err)
+		s.answer(id, answerFailed, []byte(err.Error()+"\n"))
+		return
+	}
+	s.log.Debug("container added", "id", id, "pid", c.pid)
+	rep := report{Started: Started{Containers: []StartedContainer{{ID: id, Pid: c.pid, StartedAt: c.startedAt}}}}
+	s.answer(id, answerStarted, encodeReport(&rep))
+}
+
+func (s *supervisor) answer(id, kind string, data []byte) {
+	if err := writeFileAtomic(s.cfg.answerPath(id, kind), data); err != nil {
+		s.log.Error("answering a request", "id", id, "err", err)
+	}
+}
+
+// readAddRequest reads a request written by Start: one container in the
+// config line format.
+func readAddRequest(path string) (*Container, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading request: %w", err)
+	}
+	defer f.Close()
+	cfg, err := decodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("decoding request %q: %w", filepath.Base(path), err)
+	}
+	if len(cfg.Containers) != 1 {
+		return nil, fmt.Errorf("request %q: %d containers, want 1", filepath.Base(path), len(cfg.Containers))
+	}
+	c := cfg.Containers[0]
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}

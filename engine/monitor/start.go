@@ -1,0 +1,193 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// answerTimeout bounds Start's wait for a running monitor when ctx has no
+// deadline of its own.
+const answerTimeout = time.Minute
+
+// pollInterval is how often callers look for the files a monitor writes.
+const pollInterval = 5 * time.Millisecond
+
+// Start runs container c under the monitor of cfg.Dir (one monitor per pod):
+// if that monitor is alive it is handed c, otherwise a new monitor is
+// launched with just c (cfg.Containers is ignored). It returns once c runs,
+// or with the runtime's error, in which case c left nothing behind and the
+// pod's other containers are untouched.
+func Start(ctx context.Context, binary string, cfg Config, c Container) (*StartedContainer, error) {
+	cfg.Containers = []Container{c}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("starting container %q: %w", c.ID, err)
+	}
+	unlock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("starting container %q: %w", c.ID, err)
+	}
+	pid := alivePid(&cfg)
+	if pid == 0 {
+		// Under the lock: no running monitor can decide to exit meanwhile,
+		// and no other Start launches a second monitor.
+		defer unlock()
+		started, err := Launch(ctx, binary, cfg)
+		if err != nil {
+			return nil, err
+		}
+		sc := started.Containers[0]
+		sc.MonitorPid = started.MonitorPid
+		return &sc, nil
+	}
+	err = requestAdd(&cfg, c, pid)
+	unlock()
+	if err != nil {
+		return nil, fmt.Errorf("starting container %q: %w", c.ID, err)
+	}
+	return awaitAnswer(ctx, &cfg, c.ID, pid)
+}
+
+// requestAdd leaves the request for c in cfg.Dir and wakes monitor pid.
+func requestAdd(cfg *Config, c Container, pid int) error {
+	for _, p := range []string{cfg.answerPath(c.ID, answerStarted), cfg.answerPath(c.ID, answerFailed)} {
+		os.Remove(p)
+	}
+	data, err := encodeConfig(&Config{Containers: []Container{c}})
+	if err != nil {
+		return fmt.Errorf("encoding request: %w", err)
+	}
+	if err := writeFileAtomic(cfg.addPath(c.ID), data); err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		os.Remove(cfg.addPath(c.ID))
+		return fmt.Errorf("waking monitor %d: %w", pid, err)
+	}
+	return nil
+}
+
+// awaitAnswer polls for the monitor's answer to the request for id; a
+// failure is the monitor's own message, which names the container.
+func awaitAnswer(ctx context.Context, cfg *Config, id string, pid int) (*StartedContainer, error) {
+	ctx, cancel := withDefaultTimeout(ctx, answerTimeout)
+	defer cancel()
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		if data, err := os.ReadFile(cfg.answerPath(id, answerFailed)); err == nil {
+			os.Remove(cfg.answerPath(id, answerFailed))
+			return nil, errors.New(strings.TrimSpace(string(data)))
+		}
+		if data, err := os.ReadFile(cfg.answerPath(id, answerStarted)); err == nil {
+			os.Remove(cfg.answerPath(id, answerStarted))
+			rep, err := decodeReport(data)
+			if err == nil && len(rep.Containers) != 1 {
+				err = errors.New("not one container")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("starting container %q: reading the monitor's answer %q: %w", id, data, err)
+			}
+			sc := rep.Containers[0]
+			sc.MonitorPid = pid
+			return &sc, nil
+		}
+		if !isMonitorOf(cfg, pid) {
+			os.Remove(cfg.addPath(id))
+			return nil, fmt.Errorf("starting container %q: monitor %d exited without answering", id, pid)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("starting container %q: waiting for monitor %d: %w", id, pid, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func withDefaultTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// Answers to an add request.
+const (
+	answerStarted = "started"
+	answerFailed  = "failed"
+)
+
+// addPath is the request to run container id.
+func (cfg *Config) addPath(id string) string { return filepath.Join(cfg.Dir, "add-"+id+".conf") }
+
+// answerPath is the monitor's answer to the request for id.
+func (cfg *Config) answerPath(id, kind string) string {
+	return filepath.Join(cfg.Dir, id+"."+kind)
+}
+
+// LockPath is the lock taken around "is the monitor alive, hand it work"
+// by callers and around "nothing pending, exit" by the monitor.
+func (cfg *Config) LockPath() string { return filepath.Join(cfg.Dir, "monitor.lock") }
+
+// lockDir takes the exclusive lock of a monitor directory.
+func lockDir(dir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(dir, "monitor.lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking monitor directory: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking monitor directory: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// MonitorPid returns the pid of the live monitor of cfg.Dir, or 0.
+func MonitorPid(cfg *Config) int { return alivePid(cfg) }
+
+// alivePid returns the pid of the live monitor of cfg.Dir, or 0. The pid
+// file is checked against the process' command line (no pid reuse).
+func alivePid(cfg *Config) int {
+	data, err := os.ReadFile(cfg.PidPath())
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 || !isMonitorOf(cfg, pid) {
+		return 0
+	}
+	return pid
+}
+
+// isMonitorOf tells whether pid is a live (not zombie) monitor run with
+// cfg's config file.
+func isMonitorOf(cfg *Config, pid int) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || !bytes.Contains(cmdline, []byte("\x00--config\x00"+cfg.ConfigPath()+"\x00")) {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+}
