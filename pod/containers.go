@@ -78,8 +78,9 @@ type ContainerOptions struct {
 	Init               bool              `json:"init,omitempty"`        // an init container: runs to completion first
 	// Seccomp is "" (the runtime default, as Podman), "unconfined", or a
 	// Kubernetes profile: RuntimeDefault, Unconfined, Localhost/<file>.
-	Seccomp string     `json:"seccomp,omitempty"`
-	Kube    *Container `json:"kube,omitempty"` // the Kubernetes container it was played from
+	Seccomp   string     `json:"seccomp,omitempty"`
+	ProcMount string     `json:"procMount,omitempty"` // Unmasked: no masked or read-only /proc paths
+	Kube      *Container `json:"kube,omitempty"`      // the Kubernetes container it was played from
 }
 
 // MountOption is one mount of a played container: a bind mount of a
@@ -157,9 +158,10 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 	if err != nil {
 		return nil, err
 	}
+	rec := c // the result is nil on error; the clean-up needs the record
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, m.removeFiles(ctx, c))
+			err = errors.Join(err, m.removeFiles(context.WithoutCancel(ctx), rec))
 		}
 	}()
 	m.Log.Debug("claimed", "took", time.Since(t0))

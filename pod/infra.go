@@ -142,6 +142,9 @@ func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
 	} else {
 		opts = append(opts, runtime.WithNamespacePath(specs.NetworkNamespace, m.netnsPath(st.Pod.ID)), runtime.WithHostname(o.hostname()))
 	}
+	if o.HostIPC {
+		opts = append(opts, runtime.WithHostNamespace(specs.IPCNamespace))
+	}
 	return runtime.NewSpec(opts...)
 }
 
@@ -170,7 +173,11 @@ func (m *Manager) joinPod(ctx context.Context, c *state.Container) error {
 	}
 	var opts []runtime.SpecOpt
 	for typ, share := range join {
-		if share {
+		host := typ == specs.IPCNamespace && o.HostIPC || typ == specs.PIDNamespace && o.HostPID
+		switch {
+		case host:
+			opts = append(opts, runtime.WithHostNamespace(typ))
+		case share:
 			opts = append(opts, runtime.WithNamespacePath(typ, fmt.Sprintf("/proc/%d/ns/%s", infra.Pid, nsFile(typ))))
 		}
 	}

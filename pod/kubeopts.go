@@ -17,6 +17,14 @@ func (m *Manager) kubeOptions(o ContainerOptions) []runtime.SpecOpt {
 	for _, mo := range o.Mounts {
 		opts = append(opts, withMount(mo))
 	}
+	if o.ProcMount == "Unmasked" {
+		opts = append(opts, func(s *specs.Spec) error {
+			if s.Linux != nil {
+				s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			}
+			return nil
+		})
+	}
 	if o.NoNewPrivileges {
 		opts = append(opts, runtime.WithNoNewPrivileges())
 	}

@@ -116,6 +116,7 @@ func (m *Manager) podOptionsOf(spec *Spec, o PlayOptions) PodOptions {
 	}
 	dns := spec.Network.DNS
 	po.DNS, po.DNSSearch, po.DNSOpts = dns.Servers, dns.Searches, dns.Options
+	po.HostIPC, po.HostPID = spec.HostIPC, spec.HostPID
 	po.Share = []string{"net", "ipc", "uts"}
 	if spec.ShareProcessNamespace {
 		po.Share = append(po.Share, "pid")
@@ -156,7 +157,8 @@ func containerOptionsOf(spec *Spec, kc *Container, init bool, vols map[string]pr
 		StopTimeout: spec.TerminationGracePeriodSeconds, Init: init, Kube: kc,
 		PullPolicy: map[string]string{"Always": "always", "Never": "never"}[kc.PullPolicy],
 		Sysctls:    spec.Security.Sysctls, SupplementalGroups: spec.Security.SupplementalGroups,
-		Seccomp: firstNonEmpty(sec.SeccompProfile, spec.Security.SeccompProfile),
+		Seccomp:   firstNonEmpty(sec.SeccompProfile, spec.Security.SeccompProfile),
+		ProcMount: sec.ProcMount,
 	}
 	if len(kc.Command) > 0 {
 		co.EntrySet, co.Entrypoint = true, kc.Command

@@ -38,6 +38,8 @@ type PodOptions struct {
 	DNSSearch []string              `json:"dnsSearch,omitempty"`
 	DNSOpts   []string              `json:"dnsOptions,omitempty"`
 	Share     []string              `json:"share,omitempty"` // namespaces shared: net, ipc, uts, pid
+	HostIPC   bool                  `json:"hostIPC,omitempty"`
+	HostPID   bool                  `json:"hostPID,omitempty"`
 	Labels    map[string]string     `json:"labels,omitempty"`
 	// Source keeps what a pod was made from (a Kubernetes spec, for generate).
 	Source json.RawMessage `json:"source,omitempty"`

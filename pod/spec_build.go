@@ -58,8 +58,9 @@ func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.
 		runtime.WithEnv(append(append([]string{}, cfg.Env...), o.Env...)...),
 		runtime.WithCwd(cwd),
 		runtime.WithUser(c.Rootfs, user),
-		runtime.WithCapAdd(o.CapAdd...),
+		// Kubernetes and Podman drop first, then add: drop ALL + add X keeps X.
 		runtime.WithCapDrop(o.CapDrop...),
+		runtime.WithCapAdd(o.CapAdd...),
 		runtime.WithEtcFiles(etc.hosts, etc.resolv, etc.hostname),
 		runtime.WithCgroupsPath(cgroup),
 	}

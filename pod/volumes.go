@@ -106,7 +106,11 @@ func writeProjected(dir string, files []File, fsGroup *int64) error {
 			return err
 		}
 		if fsGroup != nil {
+			// As the kubelet's SetVolumeOwnership: the group owns it and may read it.
 			if err := os.Lchown(p, -1, int(*fsGroup)); err != nil {
+				return err
+			}
+			if err := os.Chmod(p, os.FileMode(f.Mode)&0o777|0o440); err != nil {
 				return err
 			}
 		}

@@ -364,3 +364,102 @@ spec:
 		t.Errorf("after down: %v", rows)
 	}
 }
+
+func TestKubeFieldsSeenFromInside(t *testing.T) {
+	e := kubeEnv(t)
+	m := writeKubeManifest(t, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {greeting: hello, extra: "1", "app.conf": "key=value\n"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sec}
+stringData: {password: pw}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: fields
+  labels: {tier: backend}
+spec:
+  hostAliases: [{ip: 10.9.8.7, hostnames: [db.example]}]
+  dnsPolicy: None
+  dnsConfig: {nameservers: [192.0.2.1], searches: [corp.example], options: [{name: ndots, value: "2"}]}
+  securityContext:
+    runAsUser: 1000
+    runAsGroup: 2000
+    fsGroup: 3000
+    supplementalGroups: [4000]
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "echo '$(GREETING) $$(GREETING)'; sleep 1000"]
+    env:
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}}
+    - {name: COMBINED, value: "$(GREETING)-world"}
+    - {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
+    - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+    envFrom:
+    - {prefix: CFG_, configMapRef: {name: cfg}}
+    resources: {limits: {cpu: 250m, memory: 32Mi}, requests: {cpu: 100m}}
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {add: [NET_BIND_SERVICE], drop: [ALL]}
+    volumeMounts:
+    - {name: conf, mountPath: /etc/app}
+    - {name: secret, mountPath: /secret}
+    - {name: scratch, mountPath: /scratch}
+    - {name: mem, mountPath: /mem}
+    - {name: info, mountPath: /info}
+    - {name: scratch, mountPath: /sub, subPath: nested/dir}
+  volumes:
+  - {name: conf, configMap: {name: cfg, items: [{key: app.conf, path: app.conf}], defaultMode: 0440}}
+  - {name: secret, secret: {secretName: sec, defaultMode: 0400}}
+  - {name: scratch, emptyDir: {}}
+  - {name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}
+  - {name: info, downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}]}}
+`)
+	e.ok("kube", "play", m)
+	x := func(script string) string { return strings.TrimSpace(e.ok("exec", "fields-c", "sh", "-c", script)) }
+	checks := []struct{ script, want string }{
+		{"id -u; id -g", "1000\n2000"},
+		{"id -G | tr ' ' '\\n' | sort -n | tr '\\n' ' '", "2000 3000 4000"},
+		{"echo $COMBINED $TIER $MEM $CFG_extra", "hello-world backend 32 1"},
+		{"cat /etc/app/app.conf; stat -L -c %a /etc/app/app.conf", "key=value\n440"},
+		{"cat /secret/password; stat -L -c '%a %g' /secret/password", "pw440 3000"}, // fsGroup: group-readable, as the kubelet does
+		{"stat -c %g /scratch; touch /scratch/f && echo writable", "3000\nwritable"},
+		{"grep ' /mem ' /proc/mounts | cut -d' ' -f3", "tmpfs"},
+		{"cat /info/labels", `tier="backend"`},
+		{"touch /rootfile 2>/dev/null && echo rw || echo ro", "ro"},
+		{"grep -E '^(CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '", "CapBnd: 0000000000000400\nNoNewPrivs: 1\nSeccomp: 2"},
+		{"cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares", "25000\n102"},
+		{"grep db.example /etc/hosts | tr -s '\\t' ' '", "10.9.8.7 db.example"},
+		{"grep -E '^(nameserver|search|options)' /etc/resolv.conf", "nameserver 192.0.2.1\nsearch corp.example\noptions ndots:2"},
+		{"test -d /scratch/nested/dir && echo subpath", "subpath"},
+	}
+	for _, c := range checks {
+		if got := x(c.script); got != c.want {
+			t.Errorf("%s:\n got %q\nwant %q", c.script, got, c.want)
+		}
+	}
+	waitFor(t, "the expanded command's output", 5*time.Second, func() bool {
+		return e.ok("logs", "fields-c") == "hello $(GREETING)\n"
+	})
+	nonRoot := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata: {name: nonroot}
+spec:
+  securityContext: {runAsNonRoot: true}
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["sleep", "1000"]
+`)
+	e.fails([]string{"container has runAsNonRoot and image will run as root", `pod: "nonroot"`}, "kube", "play", nonRoot)
+	if n := len(e.pods()); n != 1 {
+		t.Errorf("%d pods after a refused play, want 1", n)
+	}
+}

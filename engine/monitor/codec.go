@@ -55,6 +55,7 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 			put("stdin", "true")
 		}
 		put("restart", c.Restart)
+		encodeKubelet(put, &c)
 	}
 	return b.Bytes(), errors.Join(errs...)
 }
@@ -125,7 +126,13 @@ func (cfg *Config) set(key, value string) error {
 	case "restart":
 		c.Restart = value
 	default:
-		return fmt.Errorf("unknown key %q", key)
+		ok, err := c.setKubelet(key, value)
+		if !ok {
+			return fmt.Errorf("unknown key %q", key)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
 	}
 	return nil
 }

@@ -121,3 +121,42 @@ func TestValidateRestartPolicy(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestConfigRoundTripKubelet(t *testing.T) {
+	probe := &Probe{HTTPGet: &HTTPGet{Path: "/healthz?a=b c", Host: "10.0.0.2", Scheme: "HTTP", Port: 8080, Headers: map[string]string{"X-A": "1 \"2\"", "B": ""}},
+		InitialDelay: time.Second, Period: 2 * time.Second, Timeout: 3 * time.Second, SuccessThreshold: 1, FailureThreshold: 4}
+	cfg := &Config{ID: "p1", Runtime: "/r", RuntimeRoot: "/r", Dir: "/d", Containers: []Container{{
+		ID: "a", Bundle: "/b", LogPath: "/l", ExitFile: "/e",
+		Probes: Probes{Liveness: probe, Readiness: &Probe{Exec: []string{"sh", "-c", "test -e /tmp/ready && echo 'x y'"}, SuccessThreshold: 2},
+			Startup: &Probe{TCPSocket: &TCPSocket{Port: 80}, FailureThreshold: 30}},
+		PostStart: &Handler{Exec: []string{"touch", "/tmp/started"}}, PreStop: &Handler{Sleep: time.Second},
+		StopSignal: 3, GracePeriod: 5 * time.Second, NetNS: "/run/netns/x", Sidecar: true,
+	}, {
+		ID: "b", Bundle: "/b", LogPath: "/l", ExitFile: "/e",
+		Probes:  Probes{Liveness: &Probe{GRPC: &GRPC{Port: 9000, Service: "svc"}}},
+		PreStop: &Handler{HTTPGet: &HTTPGet{Port: 80, Path: "/quit"}},
+	}}}
+	data, err := encodeConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeConfig(bytes.NewReader(data))
+	if err != nil || !reflect.DeepEqual(got, cfg) {
+		t.Errorf("round trip = %+v, %v\n%s", got, err, data)
+	}
+	if err := got.Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestValidateKubelet(t *testing.T) {
+	c := Container{ID: "c", Bundle: "/b", LogPath: "/l", ExitFile: "/e", NetNS: "rel",
+		Probes:    Probes{Liveness: &Probe{Exec: []string{"true"}, TCPSocket: &TCPSocket{Port: 1}}, Startup: &Probe{HTTPGet: &HTTPGet{Port: 70000}}},
+		PostStart: &Handler{}, PreStop: &Handler{HTTPGet: &HTTPGet{Port: 80, Scheme: "HTTPS"}}}
+	err := (&Config{ID: "p", Runtime: "/r", RuntimeRoot: "/r", Dir: "/d", Containers: []Container{c}}).Validate()
+	for _, want := range []string{`netns "rel" is not`, "liveness probe: 2 actions", "startup probe: http port 70000", "postStart hook: 0 actions", `preStop hook: scheme "HTTPS" not supported`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}

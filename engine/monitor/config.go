@@ -32,6 +32,15 @@ type Container struct {
 	Rootfs   string `json:"rootfs,omitempty"`  // unmounted after exit when set
 	Stdin    bool   `json:"stdin,omitempty"`   // keep an open stdin pipe
 	Restart  string `json:"restart,omitempty"` // Always, OnFailure or Never (""); see RequestStop
+
+	// The kubelet's part, all optional.
+	Probes      Probes        `json:"-"`
+	PostStart   *Handler      `json:"-"` // a failure kills the container
+	PreStop     *Handler      `json:"-"` // before the stop signal, on every stop the monitor makes
+	StopSignal  int           `json:"-"` // 0: SIGTERM
+	GracePeriod time.Duration `json:"-"` // stop signal to SIGKILL; 0: DefaultGracePeriod
+	NetNS       string        `json:"-"` // the pod's network namespace (path) for network probes and hooks; "": the monitor's
+	Sidecar     bool          `json:"-"` // stopped after the other containers by StopAll
 }
 
 // Exit records how a container ended.
@@ -108,10 +117,21 @@ func (c *Container) validate() error {
 			errs = append(errs, fmt.Errorf("%s %q is not an absolute path", name, v))
 		}
 	}
-	for i, err := range errs {
-		errs[i] = fmt.Errorf("container %q: %w", c.ID, err)
+	if c.NetNS != "" && !filepath.IsAbs(c.NetNS) {
+		errs = append(errs, fmt.Errorf("netns %q is not an absolute path", c.NetNS))
 	}
-	return errors.Join(errs...)
+	if c.StopSignal < 0 || c.StopSignal > 64 {
+		errs = append(errs, fmt.Errorf("stop signal %d out of range", c.StopSignal))
+	}
+	errs = append(errs, c.Probes.Liveness.validate("liveness"), c.Probes.Readiness.validate("readiness"),
+		c.Probes.Startup.validate("startup"), c.PostStart.validate("postStart"), c.PreStop.validate("preStop"))
+	var wrapped []error
+	for _, err := range errs {
+		if err != nil {
+			wrapped = append(wrapped, fmt.Errorf("container %q: %w", c.ID, err))
+		}
+	}
+	return errors.Join(wrapped...)
 }
 
 // ConfigPath is where Launch writes the config of a monitor.
