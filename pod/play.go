@@ -208,6 +208,9 @@ func (m *Manager) runInitContainers(ctx context.Context, played *PlayedPod) erro
 		if _, err := m.Start(ctx, c.ID); err != nil {
 			return err
 		}
+		if isSidecar(c) {
+			continue // a native sidecar keeps running beside the app containers
+		}
 		done, err := m.WaitExit(ctx, c.ID, 0)
 		if err != nil {
 			return err
@@ -249,4 +252,25 @@ func (m *Manager) PullAll(ctx context.Context, imgs []ImagePull, o image.PullOpt
 		<-done
 	}
 	return errors.Join(errs...)
+}
+
+// isSidecar tells whether c is a native sidecar: an init container with
+// restartPolicy Always.
+func isSidecar(c *state.Container) bool {
+	var o ContainerOptions
+	_ = json.Unmarshal(c.Config, &o)
+	return o.Init && o.Kube != nil && o.Kube.IsSidecar()
+}
+
+// stopOrder splits a pod's containers into the app containers, stopped
+// first, and the native sidecars, stopped after them.
+func stopOrder(cs []*state.Container) (apps, sidecars []*state.Container) {
+	for _, c := range cs {
+		if isSidecar(c) {
+			sidecars = append(sidecars, c)
+		} else {
+			apps = append(apps, c)
+		}
+	}
+	return apps, sidecars
 }

@@ -252,12 +252,15 @@ func (m *Manager) StopPod(ctx context.Context, ref string, o StopOptions) (*PodS
 	if err != nil {
 		return nil, err
 	}
-	err = m.eachParallel(st.Containers, func(c *state.Container) error {
-		_, err := m.Stop(ctx, c.ID, o)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	apps, sidecars := stopOrder(st.Containers)
+	for _, group := range [][]*state.Container{apps, sidecars} {
+		err = m.eachParallel(group, func(c *state.Container) error {
+			_, err := m.Stop(ctx, c.ID, o)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := m.stopInfra(ctx, st); err != nil {
 		return nil, err
@@ -286,12 +289,15 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 			return nil, fmt.Errorf("pod %s has running containers: stop it first or use -f: %w", st.Pod.Name, ErrPodRunning)
 		}
 	}
-	err = m.eachParallel(st.Containers, func(c *state.Container) error {
-		_, err := m.Remove(ctx, c.ID, RemoveOptions{Force: true, Timeout: o.Timeout})
-		return err
-	})
-	if err != nil {
-		return nil, err
+	apps, sidecars := stopOrder(st.Containers)
+	for _, group := range [][]*state.Container{apps, sidecars} {
+		err = m.eachParallel(group, func(c *state.Container) error {
+			_, err := m.Remove(ctx, c.ID, RemoveOptions{Force: true, Timeout: o.Timeout})
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := m.stopInfra(ctx, st); err != nil {
 		return nil, err
