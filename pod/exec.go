@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
@@ -39,8 +41,12 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (int, err
 		}
 		user = fmt.Sprintf("%d:%d", u.UID, u.GID)
 	}
+	env := o.Env
+	if o.Tty && !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "TERM=") }) {
+		env = append(env, "TERM=xterm") // as Podman sets it for -t
+	}
 	return m.Runtime.Exec(ctx, c.ID, runtime.ExecOptions{
-		Args: o.Args, Env: o.Env, Cwd: o.Workdir, User: user, Tty: o.Tty, Detach: o.Detach,
+		Args: o.Args, Env: env, Cwd: o.Workdir, User: user, Tty: o.Tty, Detach: o.Detach,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 	})
 }
