@@ -1,11 +1,11 @@
-# podbay: make build | demo | test | test-unit | test-integration | bench | lint
+# podbay: make build | demo | test | test-unit | test-integration | test-reliability | bench | lint
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/podbay/podbay/internal/version.Version=$(VERSION)
 
-.PHONY: build deps demo test test-unit test-integration bench lint clean
+.PHONY: build deps demo test test-unit test-integration test-reliability test-fuzz bench lint clean
 
 # bin/podbay is the lean CLI (no Kubernetes packages: containers and pods start
 # fast); it hands kube, play and generate to bin/podbay-kube, the full CLI.
@@ -32,9 +32,27 @@ test-unit:
 test-integration: build
 	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -p 2 -timeout 40m ./...
 
+# The integration run includes the reliability tests (TestReliability*);
+# test-fuzz adds the bounded fuzz runs.
 test: deps lint build
 	$(GO) test -race ./engine/... ./pod/...
+	$(MAKE) test-fuzz
 	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -p 2 -timeout 40m ./...
+
+# Reliability (issue 7): load, killed commands and monitors, a full disk,
+# hostile input (cmd/podbay/reliability_*_integration_test.go), after each
+# fuzz test has run for FUZZTIME from its seed corpus in testdata/fuzz.
+test-reliability: build test-fuzz
+	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -count=1 -timeout 20m -run '^TestReliability' -v ./cmd/podbay
+
+FUZZTIME ?= 10s
+FUZZ := kube/manifest:FuzzDecode kube/play:FuzzTranslate kube/generate:FuzzGenerate kube/validate:FuzzValidate engine/image:FuzzExtract
+
+test-fuzz:
+	@for t in $(FUZZ); do \
+		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
+	done
 
 bench: build
 	bash hack/bench.sh

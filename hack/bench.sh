@@ -2,10 +2,13 @@
 # podbay side by side with Podman (when installed) and with the floors that
 # bound them: bare runc, skopeo. `make bench` runs it. As root.
 #
-#   hack/bench.sh [CASE...]     cases: run pull pod rss (default: all, in that order)
+#   hack/bench.sh [CASE...]     cases: run pull pod rss kube kubedown kubegen kubevalidate
+#                               (default: all, in that order)
 #
 #   BENCH_N=5        timed iterations per case (one extra untimed warm-up first)
 #   BENCH_PODMAN=0   podbay and the floors only, even when Podman is installed
+#   BENCH_KUBE_N=3   iterations of the heavy kube cases (default: min(BENCH_N, 3))
+#   BENCH_LOG=FILE   keep the commands' output there
 #   PODBAY=bin/podbay   PODMAN=podman (a name or path; missing: podbay alone)
 #
 # Each iteration runs podbay and Podman back to back, alternating which goes
@@ -34,7 +37,7 @@ export PATH=/usr/local/go/bin:$PATH
 N=${BENCH_N:-5}
 PODBAY=${PODBAY:-$PWD/bin/podbay}
 PODMAN=${PODMAN:-podman}
-ALL_CASES=(run pull pod rss)
+ALL_CASES=(run pull pod rss kube kubedown kubegen kubevalidate)
 CASES=("$@")
 ((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
 for c in "${CASES[@]}"; do
@@ -53,6 +56,8 @@ W=$(mktemp -d /tmp/podbay-bench.XXXXXX)
 LOG=$W/bench.log
 declare -A S=()       # samples: key -> "v1 v2 ..."
 declare -A PRE=()     # host paths that existed before we started
+declare -A FAIL=()    # sample keys whose case failed (see the failures below the table)
+declare -A DOWNS=() LEFT=() # "who file" -> kube downs checked; pods each failed one left
 ROWS=()
 for p in /run/netns /run/mount /run/runc /var/lib/cni /var/lib/containers /dev/shm/libpod_lock \
 	/sys/fs/cgroup/memory/libpod_parent /sys/fs/cgroup/memory/podbay; do
@@ -165,10 +170,11 @@ tm() {
 # add KEY VALUE: one sample (skipped during the warm-up, iteration 0)
 add() { ((I > 0)) && S[$1]+=" $2"; return 0; }
 median() {
+	[ -n "${FAIL[$1]:-}" ] && { echo FAIL; return; }
 	[ -n "${S[$1]:-}" ] || { echo -; return; }
 	printf '%s\n' ${S[$1]} | sort -g | awk '{a[NR]=$1} END {m = NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.1f\n", m}'
 }
-ratio() { [ "$1" = - ] || [ "$2" = - ] && { echo -; return; }; awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx\n", a / b}'; }
+ratio() { [[ $1$2 == *[!0-9.]* ]] && { echo -; return; }; awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx\n", a / b}'; }
 # row LABEL UNIT PBKEY PMKEY [FLOORLABEL FLOORKEY]
 row() {
 	local pbm pmm fl=-
@@ -330,7 +336,284 @@ case_rss() {
 	row "monitors of a 2-container pod ($procs processes), RSS" MiB mon.pb mon.pm
 	pb pod rm -f -t 0 pbb-rsspod >>"$LOG" 2>&1
 	((HAVE_PODMAN)) && pm pod rm -f -t 0 pbb-rsspod >>"$LOG" 2>&1
+	rss_kube
+}
+# The same for kube play: peak RSS of the command playing the ten pods (podbay:
+# podbay, then the podbay-kube it execs), and the monitors of the played
+# two-container pod.
+rss_kube() {
+	need_kube
+	local f=$W/maxrss who n kib pbn=0 pmn=0
+	for ((I = 1; I <= KN; I++)); do
+		for who in $(engines); do
+			if [ "$who" = pb ]; then
+				set -- "$PODBAY" --root "$W/pb/root" --runroot "$W/pb/run" kube play --tls-verify=false
+			else
+				set -- "$PODMAN" --root "$W/pm/root" --runroot "$W/pm/run" kube play --network "$PM_NET"
+			fi
+			"$W/benchutil" maxrss "$f" -- "$@" "$KD/pods10.yaml" >>"$LOG" 2>&1 || die "$who kube play (rss)"
+			add "kpeak.$who" "$(awk '{printf "%.1f", $1 / 1024}' "$f")"
+			"${who}down" "$KD/pods10.yaml" >>"$LOG" 2>&1 || die "$who kube down (rss)"
+			down_check "$who" "$KD/pods10.yaml" || true
+		done
+	done
+	krow "peak RSS of kube play, 10 pods" MiB kpeak.pb kpeak.pm
+	for who in $(engines); do
+		"${who}play" "$KD/pods1.yaml" >>"$LOG" 2>&1 || die "$who kube play (rss)"
+	done
+	sleep 1
+	for ((I = 1; I <= N; I++)); do
+		read -r n kib < <("$W/benchutil" rss podbay-monitor "$W/pb/run/")
+		pbn=$n
+		add kmon.pb "$(awk -v k="$kib" 'BEGIN {printf "%.1f", k / 1024}')"
+		if ((HAVE_PODMAN)); then
+			read -r n kib < <("$W/benchutil" rss conmon "$W/pm/run/")
+			pmn=$n
+			add kmon.pm "$(awk -v k="$kib" 'BEGIN {printf "%.1f", k / 1024}')"
+		fi
+		sleep 0.2
+	done
+	local procs="podbay $pbn"
+	((HAVE_PODMAN)) && procs+=", podman $pmn"
+	row "monitors of a played 2-container pod ($procs processes), RSS" MiB kmon.pb kmon.pm
+	for who in $(engines); do
+		"${who}down" "$KD/pods1.yaml" >>"$LOG" 2>&1 || die "$who kube down (rss)"
+		down_check "$who" "$KD/pods1.yaml" || true
+	done
 	return 0
+}
+
+# --- kube cases ------------------------------------------------------------------
+#
+# The manifests name an image both stores already hold (KUBE_IMAGE, tagged
+# from the registry's busybox; imagePullPolicy IfNotPresent), so no pull is
+# timed. Podman plays onto its bench network (--network), podbay onto its own
+# default network (PODBAY_DEFAULT_NETWORK). The kube cases run KN iterations
+# (BENCH_KUBE_N, default min(BENCH_N, 3)); only the one-pod play has a warm-up
+# (the first play of a run), the others none.
+
+KN=${BENCH_KUBE_N:-$((N < 3 ? N : 3))}
+KUBE_IMAGE=docker.io/library/busybox:1.36
+# A sleep that ends on SIGTERM: a bare `sleep` is PID 1 of its container and
+# ignores SIGTERM, so every down would wait out the grace period (podbay:
+# Kubernetes' 30 s; Podman: its own 10 s) instead of measuring the engines.
+KUBE_CMD="[\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 1000 & wait\"]"
+KD=
+need_kube() {
+	[ -n "$KD" ] && return
+	need_busybox
+	need_pm_network
+	pb tag "$BUSYBOX" "$KUBE_IMAGE" >>"$LOG" 2>&1 || die "podbay tag"
+	if ((HAVE_PODMAN)); then pm tag "$BUSYBOX" "$KUBE_IMAGE" >>"$LOG" 2>&1 || die "podman tag"; fi
+	KD=$W/kube
+	mkdir -p "$KD"
+	kube_pods 1 pbk1 >"$KD/pods1.yaml"
+	kube_pods 10 pbk10 >"$KD/pods10.yaml"
+	kube_pods 30 pbk30 >"$KD/pods30.yaml"
+	kube_deploy pbkdep "$KUBE_CMD" "" >"$KD/deploy.yaml"
+	kube_deploy pbkterm "[\"sh\", \"-c\", \"trap '' TERM; while true; do sleep 1; done\"]" 2 >"$KD/term.yaml"
+}
+# kube_ctrs CMD: the two containers of every kube pod (IND: extra indent)
+kube_ctrs() {
+	local c
+	for c in a b; do
+		cat <<EOF
+${IND}    - name: $c
+${IND}      image: $KUBE_IMAGE
+${IND}      imagePullPolicy: IfNotPresent
+${IND}      command: $1
+EOF
+	done
+}
+# kube_pods COUNT PREFIX: COUNT Pod documents, PREFIX-0 ..., two busybox sleeps each
+kube_pods() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		printf -- '---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: %s-%d\n  labels: {app: %s}\nspec:\n  containers:\n' "$2" "$i" "$2"
+		IND= kube_ctrs "$KUBE_CMD"
+	done
+}
+# kube_deploy NAME CMD GRACE: a 10-replica Deployment of the two-container pod
+kube_deploy() {
+	cat <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $1
+spec:
+  replicas: 10
+  selector:
+    matchLabels: {app: $1}
+  template:
+    metadata:
+      labels: {app: $1}
+    spec:
+EOF
+	if [ -n "$3" ]; then echo "      terminationGracePeriodSeconds: $3"; fi
+	echo "      containers:"
+	IND="    " kube_ctrs "$2"
+}
+# kube_validate_docs COUNT: COUNT valid documents, a Deployment and a Service per app
+kube_validate_docs() {
+	local i
+	for ((i = 0; i < $1 / 2; i++)); do
+		cat <<EOF
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-$i
+  labels: {app: app-$i}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: app-$i}
+  template:
+    metadata:
+      labels: {app: app-$i}
+    spec:
+      containers:
+        - name: web
+          image: $KUBE_IMAGE
+          command: ["httpd", "-f", "-p", "8080"]
+          ports:
+            - containerPort: 8080
+          env:
+            - {name: INDEX, value: "$i"}
+          resources:
+            requests: {cpu: 10m, memory: 16Mi}
+            limits: {cpu: 100m, memory: 32Mi}
+          readinessProbe:
+            tcpSocket: {port: 8080}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app-$i
+spec:
+  selector: {app: app-$i}
+  ports:
+    - port: 80
+      targetPort: 8080
+EOF
+	done
+}
+
+# pbplay / pmplay FILE; pbdown / pmdown FILE
+pbplay() { pb kube play --tls-verify=false "$1"; }
+pbdown() { pb kube down "$1"; }
+pmplay() { pm kube play --network "$PM_NET" "$1"; }
+pmdown() { pm kube down "$1"; }
+# engines: the order of this iteration (podbay and Podman take turns going first)
+engines() {
+	if podman_first; then echo pm pb; elif ((HAVE_PODMAN)); then echo pb pm; else echo pb; fi
+}
+# krow: row, with the medians of KN samples
+krow() {
+	local n=$N
+	N=$KN
+	row "$@"
+	N=$n
+}
+
+# down_check WHO FILE [KEY]: after WHO's kube down of FILE, every pod must be
+# gone. A pod left behind is a failure of the engine (noted, and KEY.WHO
+# shows FAIL); the pods left are then removed, untimed, so that the next
+# cases start clean. Returns 1 when the down failed.
+down_check() {
+	local who=$1 file=$2 key=${3:-} left n
+	DOWNS["$who $file"]=$((${DOWNS["$who $file"]:-0} + 1))
+	left=$("$who" pod ps 2>>"$LOG" | awk 'NR > 1 {print $2}' | sort | tr '\n' ' ')
+	[ -z "$left" ] && return 0
+	n=$(wc -w <<<"$left")
+	LEFT["$who $file"]+=" $n"
+	say "  FAILED: $who kube down $file exited 0 but left $n pods: $left"
+	if [ -n "$key" ] && ((I > 0)); then FAIL[$key.$who]=1; fi
+	# shellcheck disable=SC2086
+	"$who" pod rm -f -t 0 $left >>"$LOG" 2>&1 || die "$who pod rm of the pods kube down left"
+	return 1
+}
+
+# kube_pair KEY FILE [DOWNKEY]: play FILE with each engine, each followed by
+# its down (timed into DOWNKEY when given).
+kube_pair() {
+	local who
+	for who in $(engines); do
+		tm "${who}play" "$2"
+		add "$1.$who" "$T"
+		tm "${who}down" "$2"
+		if down_check "$who" "$2" "${3:-$1-down}" && [ -n "${3:-}" ]; then add "$3.$who" "$T"; fi
+	done
+	return 0
+}
+
+# 5. kube play of one, ten and thirty two-container pods and of a 10-replica
+# Deployment; kube down of the thirty.
+case_kube() {
+	need_kube
+	for ((I = 0; I <= KN; I++)); do
+		kube_pair play1 "$KD/pods1.yaml"
+		((I > 0)) || continue # the warm-up: one pod is enough
+		kube_pair play10 "$KD/pods10.yaml"
+		kube_pair deploy "$KD/deploy.yaml"
+		kube_pair play30 "$KD/pods30.yaml" down30
+	done
+	krow "kube play: 1 pod, 2 containers" ms play1.pb play1.pm
+	krow "kube play: 10 pods, 2 containers each" ms play10.pb play10.pm
+	krow "kube play: 30 pods, 2 containers each" ms play30.pb play30.pm
+	krow "kube play: Deployment, 10 replicas" ms deploy.pb deploy.pm
+	krow "kube down: the 30 pods" ms down30.pb down30.pm
+}
+
+# 6. kube down of a 10-replica Deployment whose processes ignore SIGTERM
+# (terminationGracePeriodSeconds 2): goal within 2.4 s.
+case_kubedown() {
+	need_kube
+	local who
+	for ((I = 1; I <= KN; I++)); do
+		for who in $(engines); do
+			"${who}play" "$KD/term.yaml" >>"$LOG" 2>&1 || die "$who kube play (kubedown)"
+			sleep 0.5 # every trap is set
+			tm "${who}down" "$KD/term.yaml"
+			down_check "$who" "$KD/term.yaml" termdown && add "termdown.$who" "$T"
+		done
+	done
+	krow "kube down: Deployment, 10 replicas ignoring SIGTERM, grace 2 s" ms termdown.pb termdown.pm
+}
+
+# 7. kube generate of ten running pods.
+case_kubegen() {
+	need_kube
+	local who pods
+	pods=$(printf 'pbk10-%d ' {0..9})
+	for who in $(engines); do
+		"${who}play" "$KD/pods10.yaml" >>"$LOG" 2>&1 || die "$who kube play (kubegen)"
+	done
+	for ((I = 0; I <= N; I++)); do
+		for who in $(engines); do
+			# shellcheck disable=SC2086
+			tm "$who" kube generate $pods
+			add "gen.$who" "$T"
+		done
+	done
+	row "kube generate: 10 running pods" ms gen.pb gen.pm
+	for who in $(engines); do
+		"${who}down" "$KD/pods10.yaml" >>"$LOG" 2>&1 || die "$who kube down (kubegen)"
+		down_check "$who" "$KD/pods10.yaml" || true
+	done
+	return 0
+}
+
+# 8. kube validate of 1,000 documents (500 Deployments, 500 Services); podbay
+# only: Podman has no equivalent. Goal: under 2 s.
+case_kubevalidate() {
+	need_kube
+	kube_validate_docs 1000 >"$KD/validate.yaml"
+	for ((I = 0; I <= N; I++)); do
+		tm pb kube validate "$KD/validate.yaml"
+		add validate.pb "$T"
+	done
+	row "kube validate: 1,000 documents" ms validate.pb validate.pm
 }
 
 # --- clean-up ------------------------------------------------------------------
@@ -338,6 +621,7 @@ case_rss() {
 cleanup() {
 	set +e
 	local d
+	[ -n "${BENCH_LOG:-}" ] && cp "$LOG" "$BENCH_LOG"
 	if [ -d "$W/runc" ]; then
 		for d in $(runc --root "$W/runc" list -q 2>/dev/null); do runc --root "$W/runc" delete -f "$d"; done
 	fi
@@ -411,3 +695,11 @@ $(nproc) CPUs, kernel $(uname -r), $(runc --version | head -n 1); medians of $N 
 |---|---|---|---|---|
 EOF
 printf '%s\n' "${ROWS[@]}"
+if ((${#LEFT[@]})); then
+	printf '\nFailures (FAIL: no valid sample):\n'
+	for k in "${!LEFT[@]}"; do
+		set -- ${LEFT[$k]}
+		printf -- '- %s `kube down %s` exited 0 but left pods running, in %d of %d downs (pods left:%s)\n' \
+			"${k%% *}" "$(basename "${k#* }")" $# "${DOWNS[$k]}" "${LEFT[$k]}"
+	done
+fi

@@ -276,7 +276,9 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
 		_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
 	}
-	m.stopStrayMonitor(ctx, c.ID)
+	if c.PodID == "" {
+		m.stopStrayMonitor(ctx, c.ID) // a pod's monitor is shared: it exits after its last container
+	}
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
 	}
@@ -373,6 +375,9 @@ func (m *Manager) List(ctx context.Context) ([]*state.Container, error) {
 			continue
 		}
 		if c, err = m.refresh(ctx, c); err != nil {
+			if errors.Is(err, state.ErrNotFound) {
+				continue // removed by another podbay process meanwhile
+			}
 			return nil, err
 		}
 		out = append(out, c)
@@ -391,6 +396,9 @@ func (m *Manager) refresh(ctx context.Context, c *state.Container) (*state.Conta
 	}
 	if processAlive(c.Pid, c.PidStart) {
 		return c, nil
+	}
+	if restarted, ok := m.restartedByMonitor(ctx, c); ok {
+		return restarted, nil
 	}
 	ex, err := m.awaitExitFile(ctx, c)
 	switch {
@@ -414,6 +422,64 @@ func (m *Manager) refresh(ctx context.Context, c *state.Container) (*state.Conta
 		return nil
 	})
 	return c, err
+}
+
+// restartedByMonitor follows a container its monitor restarts under a
+// restart policy: a new pid (recorded), or a back-off between two runs (it
+// stays running, as the kubelet shows a waiting container of a live pod).
+func (m *Manager) restartedByMonitor(ctx context.Context, c *state.Container) (*state.Container, bool) {
+	if !processAlive(c.MonitorPid, c.MonitorStart) || m.restartPolicy(c) == "Never" {
+		return nil, false
+	}
+	if _, err := monitor.ReadExit(m.exitFile(c.ID)); err == nil {
+		return nil, false
+	}
+	st := m.status(c)
+	if st == nil {
+		return nil, false
+	}
+	if st.Pid == c.Pid || !processAlive(st.Pid, 0) {
+		if st.RestartCount == c.RestartCount && st.Pid == c.Pid {
+			return nil, false // not restarted yet, maybe exiting for good: wait for the exit file
+		}
+		c.RestartCount = st.RestartCount
+		return c, true // in back-off
+	}
+	start, _ := procStartTime(st.Pid)
+	err := m.State.Update(ctx, func(tx *state.Tx) error {
+		cur, err := tx.Container(c.ID)
+		if err != nil {
+			return err
+		}
+		cur.Pid, cur.PidStart, cur.RestartCount, cur.StartedAt = st.Pid, start, st.RestartCount, st.StartedAt
+		c = cur
+		return tx.PutContainer(cur)
+	})
+	return c, err == nil
+}
+
+// restartPolicy is what the monitor applies to c ("Never" for containers
+// made on the command line).
+func (m *Manager) restartPolicy(c *state.Container) string {
+	var o ContainerOptions
+	_ = json.Unmarshal(c.Config, &o)
+	if o.Kube == nil || c.Infra {
+		return "Never"
+	}
+	if o.Kube.IsSidecar() {
+		return "Always"
+	}
+	if o.Init {
+		return "Never"
+	}
+	var spec Spec
+	if st, err := m.LookupPod(ctx0, c.PodID); err == nil && len(st.Spec) > 0 {
+		var po PodOptions
+		if json.Unmarshal(st.Spec, &po) == nil && json.Unmarshal(po.Source, &spec) == nil && spec.RestartPolicy != "" {
+			return spec.RestartPolicy
+		}
+	}
+	return "Always"
 }
 
 // awaitExitFile reads the monitor's exit record; while the monitor is alive
@@ -468,3 +534,5 @@ func procStartTime(pid int) (uint64, error) {
 	_, err = fmt.Sscan(fields[19], &v)
 	return v, err
 }
+
+var ctx0 = context.Background()

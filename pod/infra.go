@@ -29,9 +29,6 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	if st.Infra.State == state.StateRunning {
 		return nil
 	}
-	if err := m.awaitMonitorGone(ctx, st.Infra); err != nil {
-		return err
-	}
 	o := st.Options
 	att, err := m.setupNetwork(ctx, st.Pod, o)
 	if err != nil {

@@ -27,9 +27,11 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 	if c.State == state.StateRunning {
 		return c, nil
 	}
-	// The previous monitor may still be cleaning up (runtime record, mount).
-	if err := m.awaitMonitorGone(ctx, c); err != nil {
-		return nil, err
+	// A standalone container's previous monitor may still be cleaning up.
+	if c.PodID == "" {
+		if err := m.awaitMonitorGone(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	if !c.Infra {
 		img, err := m.Images.Get(ctx, c.ImageID)
@@ -52,30 +54,17 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 	if err := os.Remove(m.exitFile(c.ID)); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
-	cfg := monitor.Config{
-		ID:          c.ID,
-		Runtime:     m.Runtime.Path(),
-		RuntimeRoot: m.Runtime.Root(),
-		Dir:         m.containerRunDir(c.ID),
-		Containers: []monitor.Container{{
-			ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs,
-		}},
-	}
-	if c.Infra {
-		cfg.Containers[0].Rootfs = ""
+	mc, err := m.monitorContainer(ctx, c)
+	if err != nil {
+		return nil, err
 	}
 	t0 := time.Now()
-	started, err := monitor.Launch(ctx, m.MonitorBin, cfg)
-	m.Log.Debug("monitor launched", "took", time.Since(t0))
+	started, err := monitor.Start(ctx, m.MonitorBin, m.monitorConfig(c), mc)
+	m.Log.Debug("monitor started the container", "took", time.Since(t0))
 	if err != nil {
 		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)
 	}
-	pid := 0
-	for _, sc := range started.Containers {
-		if sc.ID == c.ID {
-			pid = sc.Pid
-		}
-	}
+	pid := started.Pid
 	pidStart, _ := procStartTime(pid)
 	monStart, _ := procStartTime(started.MonitorPid)
 	err = m.State.Update(ctx, func(tx *state.Tx) error {
@@ -110,6 +99,20 @@ func (m *Manager) Stop(ctx context.Context, ref string, o StopOptions) (*state.C
 	if sig == 0 {
 		sig = stopSignalOf(c)
 	}
+	// The monitor stops it as the kubelet would (preStop, signal, grace,
+	// SIGKILL) and will not restart it.
+	grace := o.Timeout
+	if grace <= 0 {
+		grace = -1
+	}
+	err = monitor.StopContainer(ctx, ptr(m.monitorConfig(c)), c.ID, grace)
+	if err == nil {
+		return m.WaitExit(ctx, c.ID, 30*time.Second)
+	}
+	if !errors.Is(err, monitor.ErrNoMonitor) {
+		return nil, fmt.Errorf("stopping %s: %w", c.Name, err)
+	}
+	// No monitor (killed): signal through the runtime.
 	if o.Timeout > 0 {
 		if err := m.Runtime.Kill(ctx, c.ID, sig, runtime.KillOptions{}); err != nil && processAlive(c.Pid, c.PidStart) {
 			return nil, fmt.Errorf("stopping %s: %w", c.Name, err)
@@ -190,8 +193,10 @@ func (m *Manager) Remove(ctx context.Context, ref string, o RemoveOptions) (*sta
 			return nil, err
 		}
 	}
-	if err := m.awaitMonitorGone(ctx, c); err != nil {
-		return nil, err
+	if c.PodID == "" {
+		if err := m.awaitMonitorGone(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	return c, m.removeFiles(ctx, c)
 }
@@ -226,3 +231,5 @@ func stopSignalOf(c *state.Container) syscall.Signal {
 	}
 	return syscall.SIGTERM
 }
+
+func ptr[T any](v T) *T { return &v }

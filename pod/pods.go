@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 )
@@ -298,6 +299,11 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		if err != nil {
 			return nil, err
 		}
+	}
+	// A killed command may have left containers running that no record
+	// calls running: the pod's monitor knows them all.
+	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(st.Pod.ID)), o.Timeout); err != nil {
+		return nil, err
 	}
 	if err := m.stopInfra(ctx, st); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/podbay/podbay/engine/image"
+	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
@@ -45,7 +46,7 @@ func (m *Manager) Prune(ctx context.Context, o PruneOptions) (PruneReport, error
 		}
 		known[c.ID] = true
 	}
-	errs = append(errs, m.pruneStrays(ctx, known))
+	errs = append(errs, m.pruneStrays(ctx, known), m.prunePodStrays(ctx))
 	if o.Images {
 		errs = append(errs, m.pruneImages(ctx, known))
 	}
@@ -147,6 +148,58 @@ func (m *Manager) Reset(ctx context.Context) error {
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, fmt.Errorf("removing %s: %w", d, err))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// prunePodStrays finishes the teardown of pods whose record is gone (a
+// create or remove killed half way): their monitor and containers, network
+// attachment, namespace, cgroup and directories.
+func (m *Manager) prunePodStrays(ctx context.Context) error {
+	known := map[string]bool{}
+	pods, err := m.PodStatuses(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pods {
+		known[p.Pod.ID] = true
+	}
+	var errs []error
+	for _, dir := range []string{filepath.Join(m.Runroot, "pods"), filepath.Join(m.Root, "pods")} {
+		entries, err := os.ReadDir(dir)
+		if err != nil && !os.IsNotExist(err) {
+			errs = append(errs, err)
+		}
+		for _, e := range entries {
+			if !e.IsDir() || known[e.Name()] {
+				continue
+			}
+			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), os.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {
+	var errs []error
+	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(id)), -1); err != nil {
+		errs = append(errs, err)
+	}
+	if m.Networks != nil {
+		nets, err := m.Networks.List(ctx)
+		errs = append(errs, err)
+		for _, n := range nets {
+			atts, _ := m.Networks.Attachments(ctx, n.Name)
+			for _, a := range atts {
+				if a.ContainerID == id {
+					errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: id, Network: n.Name}))
+				}
+			}
+		}
+	}
+	errs = append(errs, network.RemoveNetNS(m.netnsPath(id)))
+	if len(id) >= 12 {
+		errs = append(errs, removeCgroup(podCgroup(id)))
 	}
 	return errors.Join(errs...)
 }

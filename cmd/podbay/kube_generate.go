@@ -256,3 +256,23 @@ func kubeName(n string) string {
 	}
 	return s
 }
+
+// forgetKubeObjects drops what recordKubeObjects kept for a play; the claims
+// only with force, as their volumes stay otherwise.
+func forgetKubeObjects(ctx context.Context, m *pod.Manager, p *play.Play, force bool) error {
+	return m.State.Update(ctx, func(tx *state.Tx) error {
+		var errs []error
+		for _, c := range p.ConfigMaps {
+			errs = append(errs, tx.DeleteObject("kube-configmap", c.Namespace+"/"+c.Name))
+		}
+		for _, s := range p.Secrets {
+			errs = append(errs, tx.DeleteObject("kube-secret", s.Namespace+"/"+s.Name))
+		}
+		if force {
+			for _, v := range p.Volumes {
+				errs = append(errs, tx.DeleteObject("kube-claim", v.Namespace+"/"+v.Name))
+			}
+		}
+		return errors.Join(errs...)
+	})
+}

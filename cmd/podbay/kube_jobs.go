@@ -108,7 +108,10 @@ func downJobs(ctx context.Context, m *pod.Manager, p *play.Play) error {
 			continue
 		}
 		for _, name := range j.Pods {
-			if err := m.DownPod(ctx, name, time.Duration(s.TerminationGracePeriodSeconds)*time.Second); err != nil && !isNoSuchPod(err) {
+			if _, err := m.LookupPod(ctx, name); errors.Is(err, state.ErrNotFound) {
+				continue
+			}
+			if err := m.DownPod(ctx, name, time.Duration(s.TerminationGracePeriodSeconds)*time.Second); err != nil {
 				errs = append(errs, err)
 			}
 		}

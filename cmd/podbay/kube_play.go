@@ -337,7 +337,7 @@ func runKubeDown(cmd *cobra.Command, g *globals, args []string, force bool) erro
 	if err != nil {
 		return err
 	}
-	return downPods(cmd.Context(), m, p, force)
+	return errors.Join(downPods(cmd.Context(), m, p, force), forgetKubeObjects(cmd.Context(), m, p, force))
 }
 
 // downPods removes the play's pods in parallel, each within its grace
@@ -351,10 +351,10 @@ func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := m.DownPod(ctx, s.Name, time.Duration(s.TerminationGracePeriodSeconds)*time.Second)
-			if err != nil && !isNoSuchPod(err) {
-				errs[i] = err
+			if _, err := m.LookupPod(ctx, s.Name); errors.Is(err, state.ErrNotFound) {
+				return // not played, or already down
 			}
+			errs[i] = m.DownPod(ctx, s.Name, time.Duration(s.TerminationGracePeriodSeconds)*time.Second)
 		}()
 	}
 	wg.Wait()
@@ -372,5 +372,3 @@ func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) err
 	}
 	return errors.Join(errs...)
 }
-
-func isNoSuchPod(err error) bool { return errors.Is(err, state.ErrNotFound) }

@@ -147,16 +147,24 @@ func (s *Store) fetchLayers(ctx context.Context, req ingestRequest, m *v1.Manife
 		})
 	}
 	wg.Wait()
-	var real []error
+	return rootCause(errs)
+}
+
+// rootCause picks the failure to report among the layers' errors: the first
+// that is not a cancellation (the others are cancellations it caused), else
+// the first.
+func rootCause(errs []error) error {
+	var first error
 	for _, e := range errs {
-		if e != nil && (!errors.Is(e, context.Canceled) || ctx.Err() == nil || len(real) == 0) {
-			real = append(real, e)
+		switch {
+		case e == nil:
+		case !errors.Is(e, context.Canceled):
+			return e
+		case first == nil:
+			first = e
 		}
 	}
-	if len(real) > 0 {
-		return real[0] // the first failure; the others are cancellations it caused
-	}
-	return nil
+	return first
 }
 
 // layerResult says what ensureLayer had to do.

@@ -149,8 +149,11 @@ func registryError(r name.Reference, err error) error {
 	if errors.As(err, &oe) {
 		return fmt.Errorf("registry %s unreachable: %w", host, oe)
 	}
+	// A syscall.Errno is a net.Error too: a local file error (a full disk
+	// while unpacking) is not the registry's.
 	var ne net.Error
-	if errors.As(err, &ne) {
+	var pe *os.PathError
+	if errors.As(err, &ne) && !errors.As(err, &pe) {
 		return fmt.Errorf("registry %s unreachable: %w", host, err)
 	}
 	return err

@@ -26,12 +26,13 @@ func (s *supervisor) pendingAdds() []string {
 }
 
 // serveAdds starts the containers that Start asked for, answering each
-// with a started or failed file, until no request is left.
-func (s *supervisor) serveAdds(ctx context.Context) {
-	for {
+// with a started or failed file, until no request is left; false when
+// there was none.
+func (s *supervisor) serveAdds(ctx context.Context) bool {
+	for served := false; ; served = true {
 		ids := s.pendingAdds()
 		if len(ids) == 0 {
-			return
+			return served
 		}
 		for _, id := range ids {
 			s.serveAdd(ctx, id)
@@ -58,6 +59,7 @@ func (s *supervisor) serveAdd(ctx context.Context, id string) {
 	s.log.Debug("container added", "id", id, "pid", c.pid)
 	rep := report{Started: Started{Containers: []StartedContainer{{ID: id, Pid: c.pid, StartedAt: c.startedAt}}}}
 	s.answer(id, answerStarted, encodeReport(&rep))
+	s.serveStop(c) // a stop asked for while the add was pending
 }
 
 func (s *supervisor) answer(id, kind string, data []byte) {

@@ -205,5 +205,7 @@ func encodeStatus(st Status) []byte {
 	b = strconv.AppendInt(b, int64(st.RestartCount), 10)
 	b = append(b, `,"lastExitCode":`...)
 	b = strconv.AppendInt(b, int64(st.LastExitCode), 10)
+	b = append(b, `,"ready":`...)
+	b = strconv.AppendBool(b, st.Ready)
 	return append(b, "}\n"...)
 }

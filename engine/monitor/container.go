@@ -35,10 +35,16 @@ type container struct {
 	restarts    int // runs after the first
 	lastExit    int // exit code of the previous run
 	backoffStep int // exponent of the next back-off
+
+	seq   int           // admission order
+	final chan struct{} // closed once the final exit is recorded
+	mu    sync.Mutex    // guards run and ready, serialises status writes
+	run   *run          // the current or last run
+	ready bool
 }
 
 func newContainer(s *supervisor, spec Container) *container {
-	return &container{s: s, spec: spec}
+	return &container{s: s, spec: spec, final: make(chan struct{})}
 }
 
 func (c *container) pidFile() string {
@@ -54,9 +60,6 @@ func (c *container) runtimeLog() string {
 func (c *container) start(ctx context.Context) error {
 	id := c.spec.ID
 	os.Remove(c.spec.ExitFile) // a previous run's exit must not be read as this one's
-	if c.restarts == 0 {
-		os.Remove(c.s.cfg.StopPath(id))
-	}
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
 	stdio, err := c.openStdio()
@@ -209,10 +212,17 @@ func (c *container) finish(ctx context.Context, e Exit) {
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
 	os.Remove(c.s.cfg.StatusPath(c.spec.ID))
-	os.Remove(c.s.cfg.StopPath(c.spec.ID))
 	if err := WriteExit(c.spec.ExitFile, e); err != nil {
 		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
 	}
+	os.Remove(c.s.cfg.StopPath(c.spec.ID)) // last: StopContainer waits for it to go
+}
+
+// finalize records the final exit and forgets c.
+func (c *container) finalize(ctx context.Context, e Exit) {
+	c.finish(ctx, e)
+	close(c.final)
+	c.s.untrack(c)
 }
 
 func (c *container) deleteRuntime(ctx context.Context) {

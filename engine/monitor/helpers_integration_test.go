@@ -33,7 +33,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	monitorBin = filepath.Join(dir, "podbay-monitor")
-	out, err := exec.Command("go", "build", "-o", monitorBin, "github.com/podbay/podbay/cmd/podbay-monitor").CombinedOutput()
+	args := []string{"build", "-o", monitorBin}
+	if os.Getenv("PODBAY_MONITOR_RACE") != "" { // a race-enabled monitor (far above the RSS budget)
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, "github.com/podbay/podbay/cmd/podbay-monitor")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building podbay-monitor: %v\n%s", err, out)
 		os.Exit(1)

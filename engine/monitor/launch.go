@@ -22,6 +22,9 @@ func Launch(ctx context.Context, binary string, cfg Config) (*Started, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("launching monitor %q: %w", cfg.ID, err)
 	}
+	for _, c := range cfg.Containers {
+		os.Remove(cfg.StopPath(c.ID)) // a stale stop request must not stop the new run
+	}
 	if err := WriteConfig(&cfg); err != nil {
 		return nil, fmt.Errorf("launching monitor %q: %w", cfg.ID, err)
 	}

@@ -69,7 +69,7 @@ const (
 
 func (p *Probe) period() time.Duration  { return orDuration(p.Period, defaultPeriod) }
 func (p *Probe) timeout() time.Duration { return orDuration(p.Timeout, defaultTimeout) }
-func (p *Probe) successes() int          { return max(p.SuccessThreshold, 1) }
+func (p *Probe) successes() int         { return max(p.SuccessThreshold, 1) }
 func (p *Probe) failures() int {
 	if p.FailureThreshold <= 0 {
 		return defaultFailures

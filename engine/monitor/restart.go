@@ -2,11 +2,8 @@ package monitor
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -31,6 +28,10 @@ type Status struct {
 	StartedAt    time.Time `json:"startedAt"`
 	RestartCount int       `json:"restartCount"`
 	LastExitCode int       `json:"lastExitCode"` // of the previous run, when RestartCount > 0
+	// Ready is the kubelet's readiness: false until the readiness probe
+	// first succeeds (or, without one, until postStart and the startup
+	// probe are done), and false while the container is not running.
+	Ready bool `json:"ready"`
 }
 
 // StatusPath is the status file of container id.
@@ -38,20 +39,6 @@ func (cfg *Config) StatusPath(id string) string { return filepath.Join(cfg.Dir, 
 
 // StopPath is the marker that tells the monitor not to restart container id.
 func (cfg *Config) StopPath(id string) string { return filepath.Join(cfg.Dir, id+".stop") }
-
-// RequestStop tells the monitor of cfg not to restart container id any
-// more (and to end a pending back-off); the caller then signals the container.
-func RequestStop(cfg *Config, id string) error {
-	if err := os.WriteFile(cfg.StopPath(id), nil, 0o600); err != nil {
-		return fmt.Errorf("requesting stop of %q: %w", id, err)
-	}
-	if data, err := os.ReadFile(cfg.PidPath()); err == nil {
-		if pid, err := strconv.Atoi(string(data)); err == nil && pid > 0 {
-			_ = syscall.Kill(pid, syscall.SIGUSR1) // wakes a back-off; a gone monitor is fine
-		}
-	}
-	return nil
-}
 
 func (s *supervisor) stopRequested(id string) bool {
 	_, err := os.Stat(s.cfg.StopPath(id))
@@ -123,6 +110,8 @@ func (s *supervisor) backoff(c *container, ran time.Duration) bool {
 // record the final exit.
 func (s *supervisor) afterExit(c *container, e Exit) {
 	ctx := context.Background()
+	c.endRun()
+	c.writeStatus() // not ready while not running
 	c.closeStdio()
 	for c.shouldRestart(e) {
 		c.deleteRuntime(ctx)
@@ -135,15 +124,17 @@ func (s *supervisor) afterExit(c *container, e Exit) {
 			s.log.Error("restarting container", "id", c.spec.ID, "err", err)
 			break
 		}
-		return // the new run has its own afterExit
+		s.serveStop(c) // a stop asked for since the back-off ended
+		return         // the new run has its own afterExit
 	}
-	c.finish(ctx, e)
-	s.untrack(c)
+	c.finalize(ctx, e)
 }
 
 // writeStatus records the current run of c.
 func (c *container) writeStatus() {
-	st := Status{Pid: c.pid, StartedAt: c.startedAt, RestartCount: c.restarts, LastExitCode: c.lastExit}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := Status{Pid: c.pid, StartedAt: c.startedAt, RestartCount: c.restarts, LastExitCode: c.lastExit, Ready: c.ready}
 	if err := writeFileAtomic(c.s.cfg.StatusPath(c.spec.ID), encodeStatus(st)); err != nil {
 		c.s.log.Warn("writing status", "id", c.spec.ID, "err", err)
 	}

@@ -62,7 +62,7 @@ func Start(ctx context.Context, binary string, cfg Config, c Container) (*Starte
 
 // requestAdd leaves the request for c in cfg.Dir and wakes monitor pid.
 func requestAdd(cfg *Config, c Container, pid int) error {
-	for _, p := range []string{cfg.answerPath(c.ID, answerStarted), cfg.answerPath(c.ID, answerFailed)} {
+	for _, p := range []string{cfg.answerPath(c.ID, answerStarted), cfg.answerPath(c.ID, answerFailed), cfg.StopPath(c.ID)} {
 		os.Remove(p)
 	}
 	data, err := encodeConfig(&Config{Containers: []Container{c}})
@@ -137,11 +137,9 @@ func (cfg *Config) answerPath(id, kind string) string {
 	return filepath.Join(cfg.Dir, id+"."+kind)
 }
 
-// LockPath is the lock taken around "is the monitor alive, hand it work"
-// by callers and around "nothing pending, exit" by the monitor.
-func (cfg *Config) LockPath() string { return filepath.Join(cfg.Dir, "monitor.lock") }
-
-// lockDir takes the exclusive lock of a monitor directory.
+// lockDir takes the exclusive lock of a monitor directory: held around "is
+// the monitor alive, hand it work" by Start and around "nothing pending,
+// exit" by the monitor.
 func lockDir(dir string) (unlock func(), err error) {
 	f, err := os.OpenFile(filepath.Join(dir, "monitor.lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {

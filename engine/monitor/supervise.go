@@ -53,6 +53,7 @@ type supervisor struct {
 	// exit is recorded (restarts and back-offs included), by id.
 	containers map[string]*container
 	idle       chan struct{} // signalled when containers becomes empty
+	seq        int           // admissions so far
 	// commands is held shared by every runtime command in flight and
 	// exclusively while reaping unknown children.
 	commands sync.RWMutex
@@ -101,6 +102,7 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 		case <-sigusr1:
 			s.broadcastWake()
 			s.serveAdds(ctx)
+			s.serveStops()
 		case <-s.idle:
 			if s.tryExit() {
 				return nil
@@ -118,9 +120,12 @@ func (s *supervisor) admit(ctx context.Context, spec Container) (*container, err
 		return nil, fmt.Errorf("starting container %q: already running in this pod", spec.ID)
 	}
 	c := newContainer(s, spec)
+	s.seq++
+	c.seq = s.seq
 	s.containers[spec.ID] = c
 	s.mu.Unlock()
 	if err := s.startTracked(ctx, c); err != nil {
+		close(c.final)
 		s.untrack(c)
 		return nil, err
 	}
@@ -175,6 +180,7 @@ func (s *supervisor) startTracked(ctx context.Context, c *container) error {
 	s.commands.RLock()
 	err := c.start(ctx)
 	if err == nil {
+		c.beginRun() // before reap can see the pid: exited closes the run's done
 		s.mu.Lock()
 		s.live[c.pid] = c
 		s.mu.Unlock()
@@ -219,6 +225,9 @@ func (s *supervisor) reap() {
 // exited records that c's process ended; called with s.mu held.
 func (s *supervisor) exited(c *container, ws unix.WaitStatus, err error) {
 	delete(s.live, c.pid)
+	c.mu.Lock()
+	close(c.run.done)
+	c.mu.Unlock()
 	e := Exit{StartedAt: c.startedAt, FinishedAt: time.Now().UTC()}
 	switch {
 	case err != nil: // not our child: the status is lost
@@ -255,9 +264,12 @@ func (s *supervisor) abort(ctx context.Context) {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		c.mu.Lock()
+		close(c.run.done)
+		c.mu.Unlock()
+		c.endRun()
 		c.closeStdio()
-		c.finish(ctx, Exit{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL), StartedAt: c.startedAt, FinishedAt: time.Now().UTC(), RestartCount: c.restarts})
-		s.untrack(c)
+		c.finalize(ctx, Exit{Code: 128 + int(unix.SIGKILL), Signal: int(unix.SIGKILL), StartedAt: c.startedAt, FinishedAt: time.Now().UTC(), RestartCount: c.restarts})
 	}
 }
 

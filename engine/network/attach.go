@@ -270,6 +270,10 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if err != nil {
 		return err
 	}
+	// A process killed inside ADD leaves rules no DEL can find without the
+	// address (the firewall plugin's carry no container ID): take it from
+	// the lease before DEL releases it.
+	ips := m.leasedIPs(opts.Network, opts.ContainerID)
 	var errs []error
 	if err := m.delList(ctx, list, opts.runtimeConf(netns), false); err != nil {
 		errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
@@ -280,7 +284,7 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 			errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
 		}
 	}
-	errs = append(errs, sweepIPTables(ctx, opts.ContainerID))
+	errs = append(errs, sweepIPTables(ctx, opts.ContainerID), sweepAddressRules(ctx, ips))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
 	}
@@ -412,4 +416,25 @@ func hostPortConflict(a, b string) bool {
 		return true
 	}
 	return net.ParseIP(a).Equal(net.ParseIP(b))
+}
+
+// leasedIPs are the addresses host-local leased to a container on a network
+// (a lease is a file named by the address holding the container ID).
+func (m *Manager) leasedIPs(network, containerID string) []string {
+	dir := filepath.Join(m.dir, "ipam", network)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if net.ParseIP(e.Name()) == nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && strings.HasPrefix(strings.TrimSpace(string(data)), containerID) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }

@@ -117,3 +117,36 @@ func splitRule(line string) []string {
 	}
 	return args
 }
+
+// sweepAddressRules deletes the filter rules of the CNI chains that match one
+// of ips exactly (-s or -d IP/32): the firewall plugin's, which name no
+// container.
+func sweepAddressRules(ctx context.Context, ips []string) error {
+	if len(ips) == 0 {
+		return nil
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return nil
+	}
+	out, err := iptables(ctx, "-t", "filter", "-S")
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "-A CNI-") {
+			continue
+		}
+		for _, ip := range ips {
+			if strings.Contains(line, " -d "+ip+"/32 ") || strings.Contains(line, " -s "+ip+"/32 ") {
+				args := splitRule(line)
+				args[0] = "-D"
+				if _, err := iptables(ctx, append([]string{"-t", "filter"}, args...)...); err != nil {
+					errs = append(errs, err)
+				}
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

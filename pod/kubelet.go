@@ -1,0 +1,85 @@
+package pod
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// kubeletPart hands a played container's lifecycle to its pod's monitor:
+// the pod's restart policy (Always for native sidecars, none for other
+// init containers: kube play runs those to completion itself), probes made
+// from the pod's network namespace, postStart and preStop hooks, the stop
+// signal and the pod's grace period.
+func (m *Manager) kubeletPart(ctx context.Context, c *state.Container, o ContainerOptions, mc monitor.Container) (monitor.Container, error) {
+	kc := o.Kube
+	st, err := m.PodStatusOf(ctx, c.PodID)
+	if err != nil {
+		return mc, err
+	}
+	var spec Spec
+	restart := "Always"
+	if len(st.Options.Source) > 0 && jsonUnmarshal(st.Options.Source, &spec) == nil && spec.RestartPolicy != "" {
+		restart = spec.RestartPolicy
+	}
+	switch {
+	case kc.IsSidecar():
+		mc.Restart, mc.Sidecar = "Always", true
+	case o.Init:
+		mc.Restart = "Never"
+	default:
+		mc.Restart = restart
+	}
+	if st.Options.Network != NetworkHost {
+		mc.NetNS = m.netnsPath(c.PodID)
+	}
+	mc.Probes = monitor.Probes{Liveness: probeOf(kc.Liveness), Readiness: probeOf(kc.Readiness), Startup: probeOf(kc.Startup)}
+	mc.PostStart, mc.PreStop = handlerOf(kc.Lifecycle.PostStart), handlerOf(kc.Lifecycle.PreStop)
+	if kc.StopSignal != "" {
+		mc.StopSignal = int(unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(kc.StopSignal), "SIG")))
+	}
+	mc.GracePeriod = time.Duration(o.StopTimeout) * time.Second
+	if o.StopTimeout == 0 {
+		mc.GracePeriod = time.Millisecond // 0 in Kubernetes: kill at once
+	}
+	return mc, nil
+}
+
+func probeOf(p *Probe) *monitor.Probe {
+	if p == nil {
+		return nil
+	}
+	mp := &monitor.Probe{
+		Exec: p.Exec, HTTPGet: httpGetOf(p.HTTPGet),
+		InitialDelay:     time.Duration(p.InitialDelaySeconds) * time.Second,
+		Period:           time.Duration(p.PeriodSeconds) * time.Second,
+		Timeout:          time.Duration(p.TimeoutSeconds) * time.Second,
+		SuccessThreshold: int(p.SuccessThreshold), FailureThreshold: int(p.FailureThreshold),
+	}
+	if p.TCPSocket != nil {
+		mp.TCPSocket = &monitor.TCPSocket{Host: p.TCPSocket.Host, Port: int(p.TCPSocket.Port)}
+	}
+	if p.GRPC != nil {
+		mp.GRPC = &monitor.GRPC{Port: int(p.GRPC.Port), Service: p.GRPC.Service}
+	}
+	return mp
+}
+
+func httpGetOf(h *HTTPGetAction) *monitor.HTTPGet {
+	if h == nil {
+		return nil
+	}
+	return &monitor.HTTPGet{Path: h.Path, Host: h.Host, Scheme: h.Scheme, Port: int(h.Port), Headers: h.Headers}
+}
+
+func handlerOf(h *Handler) *monitor.Handler {
+	if h == nil {
+		return nil
+	}
+	return &monitor.Handler{Exec: h.Exec, HTTPGet: httpGetOf(h.HTTPGet), Sleep: time.Duration(h.SleepSeconds) * time.Second}
+}

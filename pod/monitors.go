@@ -1,0 +1,61 @@
+package pod
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+
+	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/state"
+)
+
+// monitorDir is where a container's monitor lives: one monitor per pod
+// (infra and app containers share it), a standalone container has its own.
+func (m *Manager) monitorDir(c *state.Container) string {
+	if c.PodID != "" {
+		return filepath.Join(m.podRunDir(c.PodID), "monitor")
+	}
+	return m.containerRunDir(c.ID)
+}
+
+func (m *Manager) monitorConfig(c *state.Container) monitor.Config {
+	id := c.ID
+	if c.PodID != "" {
+		id = c.PodID
+	}
+	return monitor.Config{ID: id, Runtime: m.Runtime.Path(), RuntimeRoot: m.Runtime.Root(), Dir: m.monitorDir(c)}
+}
+
+// monitorContainer describes c to its monitor: files, and for a played
+// container the kubelet's part (restart policy, probes, hooks, grace).
+func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (monitor.Container, error) {
+	mc := monitor.Container{ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs}
+	if c.Infra {
+		mc.Rootfs = ""
+		return mc, nil
+	}
+	var o ContainerOptions
+	_ = json.Unmarshal(c.Config, &o)
+	if o.Kube == nil {
+		return mc, nil
+	}
+	return m.kubeletPart(ctx, c, o, mc)
+}
+
+// status reads the monitor's view of a running container (its pid after
+// restarts, restart count, readiness); nil when there is none.
+func (m *Manager) status(c *state.Container) *monitor.Status {
+	cfg := m.monitorConfig(c)
+	st, err := monitor.ReadStatus(cfg.StatusPath(c.ID))
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+// podMonitorConfig is the monitor directory of a pod, known without a record.
+func (m *Manager) podMonitorConfig(podID string) monitor.Config {
+	return monitor.Config{ID: podID, Runtime: m.Runtime.Path(), RuntimeRoot: m.Runtime.Root(), Dir: filepath.Join(m.podRunDir(podID), "monitor")}
+}
