@@ -678,6 +678,13 @@ trap 'exit 130' INT TERM
 # --- main ----------------------------------------------------------------------
 
 go build -o "$W/benchutil" ./hack/benchutil
+# Run a copy of podbay and its helpers (podbay-kube, podbay-monitor, found
+# beside it), so that a rebuild of bin/ during the run cannot mix versions.
+mkdir -p "$W/bin"
+for b in "$PODBAY" "$(dirname "$PODBAY")"/podbay-kube "$(dirname "$PODBAY")"/podbay-monitor; do
+	if [ -x "$b" ]; then cp "$b" "$W/bin/"; fi
+done
+PODBAY=$W/bin/$(basename "$PODBAY")
 setup_podman
 LOAD0=$(cut -d' ' -f1 /proc/loadavg)
 say "bench: N=$N, $PODMAN_NOTE, work dir $W"

@@ -435,15 +435,13 @@ func (m *Manager) restartedByMonitor(ctx context.Context, c *state.Container) (*
 		return nil, false
 	}
 	st := m.status(c)
-	if st == nil {
-		return nil, false
-	}
-	if st.Pid == c.Pid || !processAlive(st.Pid, 0) {
-		if st.RestartCount == c.RestartCount && st.Pid == c.Pid {
-			return nil, false // not restarted yet, maybe exiting for good: wait for the exit file
+	if st == nil || st.Pid == c.Pid || !processAlive(st.Pid, 0) {
+		// Between two runs (stopping, back-off): the monitor writes the exit
+		// file only when it gives the container up.
+		if st != nil {
+			c.RestartCount = st.RestartCount
 		}
-		c.RestartCount = st.RestartCount
-		return c, true // in back-off
+		return c, true
 	}
 	start, _ := procStartTime(st.Pid)
 	err := m.State.Update(ctx, func(tx *state.Tx) error {

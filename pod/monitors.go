@@ -23,7 +23,11 @@ func (m *Manager) monitorConfig(c *state.Container) monitor.Config {
 	if c.PodID != "" {
 		id = c.PodID
 	}
-	return monitor.Config{ID: id, Runtime: m.Runtime.Path(), RuntimeRoot: m.Runtime.Root(), Dir: m.monitorDir(c)}
+	cfg := monitor.Config{ID: id, Dir: m.monitorDir(c)}
+	if m.Runtime != nil {
+		cfg.Runtime, cfg.RuntimeRoot = m.Runtime.Path(), m.Runtime.Root()
+	}
+	return cfg
 }
 
 // monitorContainer describes c to its monitor: files, and for a played
@@ -57,5 +61,9 @@ func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // podMonitorConfig is the monitor directory of a pod, known without a record.
 func (m *Manager) podMonitorConfig(podID string) monitor.Config {
-	return monitor.Config{ID: podID, Runtime: m.Runtime.Path(), RuntimeRoot: m.Runtime.Root(), Dir: filepath.Join(m.podRunDir(podID), "monitor")}
+	cfg := monitor.Config{ID: podID, Dir: filepath.Join(m.podRunDir(podID), "monitor")}
+	if m.Runtime != nil {
+		cfg.Runtime, cfg.RuntimeRoot = m.Runtime.Path(), m.Runtime.Root()
+	}
+	return cfg
 }

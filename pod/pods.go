@@ -290,6 +290,16 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 			return nil, fmt.Errorf("pod %s has running containers: stop it first or use -f: %w", st.Pod.Name, ErrPodRunning)
 		}
 	}
+	// The pod's monitor stops everything it runs, as the kubelet stops a pod
+	// (app containers in parallel, then sidecars), including what a killed
+	// command left running without a record saying so.
+	grace := o.Timeout
+	if grace == 0 {
+		grace = -1
+	}
+	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(st.Pod.ID)), grace); err != nil {
+		return nil, err
+	}
 	apps, sidecars := stopOrder(st.Containers)
 	for _, group := range [][]*state.Container{apps, sidecars} {
 		err = m.eachParallel(group, func(c *state.Container) error {
@@ -299,11 +309,6 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		if err != nil {
 			return nil, err
 		}
-	}
-	// A killed command may have left containers running that no record
-	// calls running: the pod's monitor knows them all.
-	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(st.Pod.ID)), o.Timeout); err != nil {
-		return nil, err
 	}
 	if err := m.stopInfra(ctx, st); err != nil {
 		return nil, err
@@ -325,3 +330,18 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 }
 
 func podCgroup(podID string) string { return "/podbay/pod-" + podID[:12] }
+
+// Readiness counts the app containers of a pod that are ready, and all of
+// them, as kubectl's READY column shows them.
+func (m *Manager) Readiness(st *PodStatus) (ready, total int) {
+	for _, c := range st.Containers {
+		if isInit(c) && !isSidecar(c) {
+			continue
+		}
+		total++
+		if c.State == state.StateRunning && m.ContainerReady(c) {
+			ready++
+		}
+	}
+	return ready, total
+}

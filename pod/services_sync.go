@@ -156,17 +156,21 @@ func (m *Manager) podReady(st *PodStatus) bool {
 			continue
 		}
 		apps++
-		if c.State != state.StateRunning || !m.containerReady(c.ID) {
+		if c.State != state.StateRunning || !m.ContainerReady(c) {
 			return false
 		}
 	}
 	return apps > 0
 }
 
-// containerReady reads the monitor's readiness file: "true" or "1" is
-// ready; no file means no readiness probe, so running is ready.
-func (m *Manager) containerReady(id string) bool {
-	b, err := os.ReadFile(filepath.Join(m.containerRunDir(id), "ready"))
+// ContainerReady is the kubelet's readiness of a running container: what its
+// monitor reports (readiness probe, startup probe and postStart done); else a
+// ready file ("true" or "1"); else running is ready.
+func (m *Manager) ContainerReady(c *state.Container) bool {
+	if st := m.status(c); st != nil {
+		return st.Ready
+	}
+	b, err := os.ReadFile(filepath.Join(m.containerRunDir(c.ID), "ready"))
 	if err != nil {
 		return true
 	}

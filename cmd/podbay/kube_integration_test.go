@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -461,5 +462,94 @@ spec:
 	e.fails([]string{"container has runAsNonRoot and image will run as root", `pod: "nonroot"`}, "kube", "play", nonRoot)
 	if n := len(e.pods()); n != 1 {
 		t.Errorf("%d pods after a refused play, want 1", n)
+	}
+}
+
+type podReadyRow struct {
+	Name       string
+	Status     string
+	Ready      string
+	Containers []struct {
+		Names        string
+		Status       string
+		RestartCount int
+	}
+}
+
+func (e *env) podRows() map[string]podReadyRow {
+	e.t.Helper()
+	var rows []podReadyRow
+	if err := json.Unmarshal([]byte(e.ok("pod", "ps", "--format", "json")), &rows); err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]podReadyRow{}
+	for _, r := range rows {
+		out[r.Name] = r
+	}
+	return out
+}
+
+func TestKubeletLifecycle(t *testing.T) {
+	e := kubeEnv(t)
+	hostDir := t.TempDir()
+	m := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata: {name: life}
+spec:
+  terminationGracePeriodSeconds: 3
+  initContainers:
+  - name: sidecar
+    image: docker.io/library/busybox:1.36
+    restartPolicy: Always
+    command: ["sh", "-c", "trap 'echo sidecar-stopped >> /host/order; exit 0' TERM; while true; do sleep 0.2; done"]
+    volumeMounts: [{name: host, mountPath: /host}]
+  containers:
+  - name: web
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "trap 'echo web-stopped >> /host/order; exit 0' TERM; mkdir -p /www; cat /tmp/started > /www/index.html; httpd -p 8080 -h /www; while true; do sleep 0.2; done"]
+    lifecycle:
+      postStart: {exec: {command: ["sh", "-c", "echo poststart > /tmp/started"]}}
+      preStop: {exec: {command: ["sh", "-c", "echo prestop >> /host/order"]}}
+    readinessProbe:
+      exec: {command: ["test", "-f", "/tmp/ready"]}
+      periodSeconds: 1
+    livenessProbe:
+      httpGet: {path: /index.html, port: 8080}
+      periodSeconds: 1
+      failureThreshold: 2
+    volumeMounts: [{name: host, mountPath: /host}]
+  volumes:
+  - {name: host, hostPath: {path: `+hostDir+`, type: Directory}}
+`)
+	e.ok("kube", "play", m)
+	waitFor(t, "the pod to run, not ready", 10*time.Second, func() bool {
+		r := e.podRows()["life"]
+		return r.Status == "Running" && r.Ready == "1/2"
+	})
+	e.ok("exec", "life-web", "touch", "/tmp/ready")
+	waitFor(t, "readiness", 10*time.Second, func() bool { return e.podRows()["life"].Ready == "2/2" })
+	// Liveness: removing the page makes httpGet fail; the container restarts.
+	e.ok("exec", "life-web", "rm", "/www/index.html")
+	waitFor(t, "a liveness restart", 30*time.Second, func() bool {
+		for _, c := range e.podRows()["life"].Containers {
+			if c.Names == "life-web" && c.RestartCount >= 1 {
+				return true
+			}
+		}
+		return false
+	})
+	var insp []struct{ RestartCount int }
+	if err := json.Unmarshal([]byte(e.ok("inspect", "life-web")), &insp); err != nil || insp[0].RestartCount < 1 {
+		t.Errorf("inspect RestartCount: %+v %v", insp, err)
+	}
+	e.ok("kube", "down", m)
+	order, err := os.ReadFile(filepath.Join(hostDir, "order"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Fields(string(order))
+	// preStop, then the app container's stop, and the sidecar last.
+	if len(lines) < 3 || lines[len(lines)-1] != "sidecar-stopped" || !strings.Contains(string(order), "prestop\nweb-stopped") {
+		t.Errorf("stop order:\n%s", order)
 	}
 }

@@ -253,7 +253,10 @@ func newPodPsCommand(g *globals) *cobra.Command {
 			case format == "json":
 				rows := make([]map[string]any, 0, len(sts))
 				for _, st := range sts {
-					rows = append(rows, podPsJSON(st))
+					row := podPsJSON(st)
+					ready, total := m.Readiness(st)
+					row["Ready"] = fmt.Sprintf("%d/%d", ready, total)
+					rows = append(rows, row)
 				}
 				return writeJSON(out, rows)
 			case format != "" && format != "table":
@@ -265,9 +268,10 @@ func newPodPsCommand(g *globals) *cobra.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "POD ID\tNAME\tSTATUS\tCREATED\tINFRA ID\t# OF CONTAINERS")
+			fmt.Fprintln(tw, "POD ID\tNAME\tSTATUS\tREADY\tCREATED\tINFRA ID\t# OF CONTAINERS")
 			for _, st := range sts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", st.Pod.ID[:12], st.Pod.Name, st.Status,
+				ready, total := m.Readiness(st)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%d\n", st.Pod.ID[:12], st.Pod.Name, st.Status, ready, total,
 					humanDuration(st.Pod.Created), st.Pod.InfraID[:12], len(st.Containers)+1)
 			}
 			return tw.Flush()
