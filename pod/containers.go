@@ -35,7 +35,10 @@ type Manager struct {
 	State         *state.Store
 	Networks      *network.Manager
 	MonitorBin    string
-	Log           *slog.Logger
+	// SyncCommand re-syncs Services (podbay-kube kube sync-services); pod
+	// monitors run it when a container's readiness changes.
+	SyncCommand []string
+	Log         *slog.Logger
 }
 
 // ContainerOptions are what `podbay create/run` accept.

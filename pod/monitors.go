@@ -24,6 +24,9 @@ func (m *Manager) monitorConfig(c *state.Container) monitor.Config {
 		id = c.PodID
 	}
 	cfg := monitor.Config{ID: id, Dir: m.monitorDir(c)}
+	if c.PodID != "" {
+		cfg.OnReady = m.SyncCommand
+	}
 	if m.Runtime != nil {
 		cfg.Runtime, cfg.RuntimeRoot = m.Runtime.Path(), m.Runtime.Root()
 	}

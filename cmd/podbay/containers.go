@@ -56,7 +56,11 @@ func (g *globals) manager() (*pod.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, Networks: nets, MonitorBin: mon, Log: g.log}, nil
+	m := &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, Networks: nets, MonitorBin: mon, Log: g.log}
+	if kube, err := kubeBinary(); err == nil {
+		m.SyncCommand = []string{kube, "--root", g.root, "--runroot", g.runroot, "kube", "sync-services"}
+	}
+	return m, nil
 }
 
 func addContainerCommands(root *cobra.Command, g *globals) {

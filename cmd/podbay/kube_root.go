@@ -2,7 +2,11 @@
 
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+)
 
 func newKubeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
@@ -16,3 +20,6 @@ func newPlayCommand(g *globals) *cobra.Command {
 	cmd.AddCommand(newKubePlayCommand(g, true))
 	return cmd
 }
+
+// kubeBinary is the CLI with the Kubernetes commands: this one.
+func kubeBinary() (string, error) { return os.Executable() }

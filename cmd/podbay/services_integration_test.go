@@ -137,3 +137,53 @@ func TestKubePlayServices(t *testing.T) {
 		t.Errorf("kube down left service rules on the host:\n%s", out)
 	}
 }
+
+// TestServiceFollowsReadiness: a pod that is not ready is out of its
+// Service, and comes in when its readiness probe passes, with no podbay
+// command in between (the pod's monitor re-syncs).
+func TestServiceFollowsReadiness(t *testing.T) {
+	e := kubeEnv(t)
+	path := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: gated
+  labels: {app: gated}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: httpd
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "mkdir -p /www && echo gated > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    readinessProbe:
+      exec: {command: ["test", "-f", "/tmp/ready"]}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: gate}
+spec:
+  selector: {app: gated}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["sleep", "3600"]
+`)
+	e.ok("kube", "play", path)
+	waitFor(t, "the client", 10*time.Second, func() bool { return e.run("exec", "client-c", "true").code == 0 })
+	r := e.run("exec", "client-c", "sh", "-c", `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 gate 80`)
+	if strings.Contains(r.stdout, "gated") {
+		t.Fatalf("a pod that is not ready answers through its Service: %q", r.stdout)
+	}
+	e.ok("exec", "gated-httpd", "touch", "/tmp/ready")
+	if body := e.get("gate:80", func(s string) bool { return s == "gated" }); body != "gated" {
+		t.Errorf("after readiness: %q", body)
+	}
+	e.ok("kube", "down", path)
+}

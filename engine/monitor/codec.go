@@ -45,6 +45,12 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 	if cfg.BackoffMax > 0 {
 		put("backoffMax", strconv.FormatInt(int64(cfg.BackoffMax), 10))
 	}
+	for _, arg := range cfg.OnReady {
+		if arg == "" {
+			errs = append(errs, fmt.Errorf("onReady: empty argument"))
+		}
+		put("onReady", arg)
+	}
 	for _, c := range cfg.Containers {
 		put("container", c.ID)
 		put("bundle", c.Bundle)
@@ -95,6 +101,9 @@ func (cfg *Config) set(key, value string) error {
 		return nil
 	case "container":
 		cfg.Containers = append(cfg.Containers, Container{ID: value})
+		return nil
+	case "onReady":
+		cfg.OnReady = append(cfg.OnReady, value)
 		return nil
 	case "backoffBase", "backoffMax":
 		ns, err := strconv.ParseInt(value, 10, 64)

@@ -21,6 +21,9 @@ type Config struct {
 	// means Kubernetes' 10 s doubling up to 5 min.
 	BackoffBase time.Duration `json:"backoffBase,omitempty"`
 	BackoffMax  time.Duration `json:"backoffMax,omitempty"`
+	// OnReady is a command the monitor starts (and does not wait for) when
+	// a container's readiness changes: podbay re-syncs Services with it.
+	OnReady []string `json:"onReady,omitempty"`
 }
 
 // Container is one container the monitor runs.

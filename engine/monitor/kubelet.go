@@ -205,5 +205,19 @@ func (c *container) setReady(ready bool) {
 	c.mu.Unlock()
 	if changed {
 		c.writeStatus()
+		c.s.readinessChanged()
 	}
+}
+
+// readinessChanged starts the configured OnReady command in the background.
+func (s *supervisor) readinessChanged() {
+	if len(s.cfg.OnReady) == 0 {
+		return
+	}
+	cmd := exec.Command(s.cfg.OnReady[0], s.cfg.OnReady[1:]...)
+	go func() {
+		if err := s.runCommand(cmd); err != nil {
+			s.log.Warn("running the readiness hook", "err", err)
+		}
+	}()
 }
