@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -56,4 +58,10 @@ func humanSize(n int64) string {
 		return fmt.Sprintf("%d %s", n, units[0])
 	}
 	return fmt.Sprintf("%.3g %s", f, units[i])
+}
+
+func newShortID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -59,6 +59,7 @@ func newRootCommand() *cobra.Command {
 		newSystemCommand(g),
 		newPodCommand(g),
 		newNetworkCommand(g),
+		newVolumeCommand(g),
 		newKubeCommand(g),
 		newPlayCommand(g),
 		newGenerateCommand(g),

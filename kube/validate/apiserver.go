@@ -121,7 +121,14 @@ func validateCreateMore(s *runtime.Scheme, v1obj runtime.Object) (field.ErrorLis
 		})
 	case *corev1.Service:
 		var out core.Service
-		return convertThen(s, in, &out, func() field.ErrorList { return corevalidation.ValidateServiceCreate(&out) })
+		return convertThen(s, in, &out, func() field.ErrorList {
+			// As the Service REST strategy does before validating: clusterIPs
+			// follows clusterIP when only the latter is given.
+			if len(out.Spec.ClusterIPs) == 0 && out.Spec.ClusterIP != "" {
+				out.Spec.ClusterIPs = []string{out.Spec.ClusterIP}
+			}
+			return corevalidation.ValidateServiceCreate(&out)
+		})
 	case *corev1.ConfigMap:
 		var out core.ConfigMap
 		return convertThen(s, in, &out, func() field.ErrorList { return corevalidation.ValidateConfigMap(&out) })
