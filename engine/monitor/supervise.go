@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,6 +80,7 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 	signal.Notify(sigusr1, syscall.SIGUSR1)
 	// No signal.Ignore here: ignored signals survive exec, and the runtime
 	// and the containers must start with default dispositions.
+	catchInheritedIgnores()
 
 	rep := report{}
 	for _, spec := range cfg.Containers {
@@ -288,4 +290,54 @@ func (s *supervisor) send(sync *os.File, rep report) {
 		s.log.Warn("writing start report", "err", err)
 	}
 	sync.Close()
+}
+
+// catchInheritedIgnores turns every signal the monitor was started with
+// ignored (a shell's background job, nohup, a CI runner) into a caught and
+// discarded one: exec resets caught signals to their defaults, so the
+// runtime and the containers do not inherit the ignores.
+func catchInheritedIgnores() {
+	ch := make(chan os.Signal, 4)
+	caught := 0
+	for n := 1; n <= 64; n++ {
+		sig := syscall.Signal(n)
+		if sig == syscall.SIGKILL || sig == syscall.SIGSTOP || !signal.Ignored(sig) {
+			continue
+		}
+		signal.Notify(ch, sig)
+		caught++
+	}
+	if caught > 0 {
+		go func() {
+			for range ch {
+			}
+		}()
+	}
+	resetIgnoredRealtime()
+}
+
+// kernelSigaction is the kernel's struct sigaction on Linux.
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+// resetIgnoredRealtime gives back the default disposition to real-time
+// signals inherited ignored (GNU make starts its recipes with 32 and 33
+// ignored). Go installs no handler for 32 and 33, so os/signal cannot undo it.
+func resetIgnoredRealtime() {
+	const sigIgn, sigDfl = 1, 0
+	for n := 32; n <= 64; n++ {
+		var old kernelSigaction
+		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
+			continue
+		}
+		if old.handler != sigIgn {
+			continue
+		}
+		dfl := kernelSigaction{handler: sigDfl}
+		_, _, _ = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(n), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
 }
