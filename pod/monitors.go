@@ -43,6 +43,7 @@ func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (mon
 	}
 	var o ContainerOptions
 	_ = json.Unmarshal(c.Config, &o)
+	mc.Terminal, mc.Stdin = o.Tty, o.Interactive && !o.Tty
 	if o.Kube == nil {
 		return mc, nil
 	}

@@ -159,6 +159,7 @@ func containerOptionsOf(spec *Spec, kc *Container, init bool, vols map[string]pr
 		Sysctls:    spec.Security.Sysctls, SupplementalGroups: spec.Security.SupplementalGroups,
 		Seccomp:   firstNonEmpty(sec.SeccompProfile, spec.Security.SeccompProfile),
 		ProcMount: sec.ProcMount,
+		Tty:       kc.TTY, Interactive: kc.Stdin,
 	}
 	if len(kc.Command) > 0 {
 		co.EntrySet, co.Entrypoint = true, kc.Command

@@ -70,6 +70,9 @@ func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.
 	if o.Network == "host" {
 		opts = append(opts, runtime.WithHostNamespace(specs.NetworkNamespace), runtime.WithHostNamespace(specs.UTSNamespace))
 	}
+	if o.Tty {
+		opts = append(opts, runtime.WithTerminal())
+	}
 	if o.Privileged {
 		opts = append(opts, runtime.WithPrivileged())
 	}

@@ -132,8 +132,8 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.ContainerO
 		}
 		o.Memory = n
 	}
-	if o.Tty {
-		return o, fmt.Errorf("--tty: a terminal for run is not supported yet; use exec -it into a running container")
+	if o.Tty && !f.detach && cmd.Name() == "run" {
+		return o, fmt.Errorf("--tty: attaching to a container's terminal is not supported yet: use run -dt, then exec -it")
 	}
 	switch {
 	case o.Network == "none", o.Network == "host":

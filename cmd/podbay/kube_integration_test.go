@@ -553,3 +553,35 @@ spec:
 		t.Errorf("stop order:\n%s", order)
 	}
 }
+
+func TestTerminalAndStdin(t *testing.T) {
+	e := kubeEnv(t)
+	e.ok("run", "-dt", "--name", "tty", "docker.io/library/busybox:1.36", "sh", "-c", "tty; sleep 1000")
+	waitFor(t, "the terminal's output", 5*time.Second, func() bool {
+		return strings.TrimSpace(e.ok("logs", "tty")) == "/dev/pts/0"
+	})
+	m := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata: {name: term}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: withtty
+    image: docker.io/library/busybox:1.36
+    tty: true
+    command: ["sh", "-c", "tty; sleep 1000"]
+  - name: withstdin
+    image: docker.io/library/busybox:1.36
+    stdin: true
+    command: ["cat"]
+`)
+	e.ok("kube", "play", m)
+	waitFor(t, "the pod's terminal output", 5*time.Second, func() bool {
+		return strings.TrimSpace(e.ok("logs", "term-withtty")) == "/dev/pts/0"
+	})
+	// With stdin kept open, cat keeps running instead of reading EOF.
+	if st := e.podRows()["term"]; st.Status != "Running" {
+		t.Errorf("pod with a stdin container: %+v", st)
+	}
+	e.ok("kube", "down", m)
+}

@@ -60,6 +60,9 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 		if c.Stdin {
 			put("stdin", "true")
 		}
+		if c.Terminal {
+			put("terminal", "true")
+		}
 		put("restart", c.Restart)
 		encodeKubelet(put, &c)
 	}
@@ -132,6 +135,8 @@ func (cfg *Config) set(key, value string) error {
 		c.Rootfs = value
 	case "stdin":
 		c.Stdin = value == "true"
+	case "terminal":
+		c.Terminal = value == "true"
 	case "restart":
 		c.Restart = value
 	default:

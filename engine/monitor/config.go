@@ -29,12 +29,13 @@ type Config struct {
 // Container is one container the monitor runs.
 type Container struct {
 	ID       string `json:"id"`
-	Bundle   string `json:"bundle"`            // directory holding config.json
-	LogPath  string `json:"logPath"`           // CRI log, appended to
-	ExitFile string `json:"exitFile"`          // written atomically when the container exits
-	Rootfs   string `json:"rootfs,omitempty"`  // unmounted after exit when set
-	Stdin    bool   `json:"stdin,omitempty"`   // keep an open stdin pipe
-	Restart  string `json:"restart,omitempty"` // Always, OnFailure or Never (""); see RequestStop
+	Bundle   string `json:"bundle"`             // directory holding config.json
+	LogPath  string `json:"logPath"`            // CRI log, appended to
+	ExitFile string `json:"exitFile"`           // written atomically when the container exits
+	Rootfs   string `json:"rootfs,omitempty"`   // unmounted after exit when set
+	Stdin    bool   `json:"stdin,omitempty"`    // keep an open stdin pipe
+	Terminal bool   `json:"terminal,omitempty"` // the process has a terminal (spec process.terminal): output through a pty
+	Restart  string `json:"restart,omitempty"`  // Always, OnFailure or Never (""); see RequestStop
 
 	// The kubelet's part, all optional.
 	Probes      Probes        `json:"-"`

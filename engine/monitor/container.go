@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/podbay/podbay/engine/crilog"
@@ -62,6 +63,9 @@ func (c *container) start(ctx context.Context) error {
 	os.Remove(c.spec.ExitFile) // a previous run's exit must not be read as this one's
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
+	if c.spec.Terminal {
+		return c.startWithTerminal(ctx)
+	}
 	stdio, err := c.openStdio()
 	if err != nil {
 		return fmt.Errorf("starting container %q: %w", id, err)
@@ -166,7 +170,8 @@ func (c *container) copy(r *os.File, w *crilog.StreamWriter) {
 			}
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+			// A terminal's master reads EIO once the last process closed it.
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) && !errors.Is(err, syscall.EIO) {
 				c.s.log.Warn("reading container output", "id", c.spec.ID, "err", err)
 			}
 			w.Flush()
@@ -243,4 +248,38 @@ func unmount(path string) error {
 		return nil // not mounted
 	}
 	return err
+}
+
+// startWithTerminal runs a container whose process has a terminal: the
+// runtime hands the pseudo-terminal's master over the console socket.
+func (c *container) startWithTerminal(ctx context.Context) error {
+	id := c.spec.ID
+	cs, err := newConsoleSocket()
+	if err != nil {
+		return fmt.Errorf("starting container %q: %w", id, err)
+	}
+	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot,
+		"--log", c.runtimeLog(), "--log-format", "json",
+		"run", "--detach", "--console-socket", cs.name, "--pid-file", c.pidFile(), "--bundle", c.spec.Bundle, id)
+	if runErr := c.s.runCommand(cmd); runErr != nil {
+		cs.close()
+		return c.startFailed(ctx, runErr)
+	}
+	master, err := cs.master()
+	if err == nil {
+		err = c.startConsoleCopy(master)
+	}
+	if err == nil {
+		c.startedAt = time.Now().UTC()
+		var data []byte
+		if data, err = os.ReadFile(c.pidFile()); err == nil {
+			c.pid, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		}
+	}
+	if err != nil {
+		c.deleteRuntime(ctx)
+		c.closeStdio()
+		return fmt.Errorf("starting container %q: %w", id, err)
+	}
+	return nil
 }
