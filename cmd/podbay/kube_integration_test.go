@@ -585,3 +585,32 @@ spec:
 	}
 	e.ok("kube", "down", m)
 }
+
+func TestKubeSharedPIDSysctlsAndProcMount(t *testing.T) {
+	e := kubeEnv(t)
+	m := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata: {name: shared}
+spec:
+  terminationGracePeriodSeconds: 1
+  shareProcessNamespace: true
+  securityContext:
+    sysctls: [{name: net.ipv4.ip_local_port_range, value: "20000 30000"}]
+  containers:
+  - name: a
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "exec sleep 1001"]
+  - name: b
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "exec sleep 1002"]
+`)
+	e.ok("kube", "play", m)
+	ps := e.ok("exec", "shared-a", "ps", "-o", "args")
+	if !strings.Contains(ps, "sleep 1002") || !strings.Contains(ps, "/pause") {
+		t.Errorf("shareProcessNamespace: container a does not see b and the infra:\n%s", ps)
+	}
+	if r := strings.TrimSpace(e.ok("exec", "shared-b", "cat", "/proc/sys/net/ipv4/ip_local_port_range")); strings.Join(strings.Fields(r), " ") != "20000 30000" {
+		t.Errorf("sysctl: %q", r)
+	}
+	e.ok("kube", "down", m)
+}

@@ -42,11 +42,19 @@ func podSpecOf(o *manifest.Object) *corev1.PodSpec {
 func playChecks(set *manifest.Set, f *kubePlayFlags) ([]string, error) {
 	opts := validate.Options{OpenShift: f.openshift, UIDRange: f.uidRange}
 	rep := validate.Validate(validatable(set), opts)
-	var warnings []string
+	var warnings, fatal []string
 	for _, fd := range rep.Findings {
-		if strings.HasPrefix(fd.Rule, "k8s.") {
+		switch {
+		case fd.Rule == "k8s.toolong" && (strings.HasPrefix(fd.Object, "ConfigMap/") || strings.HasPrefix(fd.Object, "Secret/")):
+			// Over the API server's 1 MiB: no cluster would store it, and a
+			// projection of it would cost many times its size here.
+			fatal = append(fatal, oneLine(fd))
+		case strings.HasPrefix(fd.Rule, "k8s."):
 			warnings = append(warnings, oneLine(fd))
 		}
+	}
+	if len(fatal) > 0 {
+		return warnings, fmt.Errorf("%s", strings.Join(fatal, "\n"))
 	}
 	if !f.openshift {
 		return warnings, nil
