@@ -614,3 +614,60 @@ spec:
 	}
 	e.ok("kube", "down", m)
 }
+
+func TestKubePlayWait(t *testing.T) {
+	e := kubeEnv(t)
+	m := writeKubeManifest(t, `apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: docker.io/library/busybox:1.36
+    command: ["sh", "-c", "echo done"]
+`)
+	// --wait stays until the pods are done, then takes everything down.
+	e.ok("kube", "play", "--wait", m)
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("after play --wait returned: %+v", rows)
+	}
+}
+
+func TestKubeCronJob(t *testing.T) {
+	e := kubeEnv(t)
+	m := writeKubeManifest(t, `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: c
+            image: docker.io/library/busybox:1.36
+            command: ["sh", "-c", "echo nightly run"]
+`)
+	r := e.run("kube", "play", m)
+	if r.code != 0 || !strings.Contains(r.stderr, "CronJob") || len(e.pods()) != 0 {
+		t.Errorf("without --run-cronjobs: exit %d, want a warning naming the CronJob and no pod: %s", r.code, r.stderr)
+	}
+	e.ok("kube", "play", "--run-cronjobs", m)
+	waitFor(t, "the job's run", 20*time.Second, func() bool {
+		for _, c := range e.ps() {
+			if strings.HasPrefix(c.Names[0], "nightly") && c.State == "exited" && c.ExitCode == 0 {
+				return true
+			}
+		}
+		return false
+	})
+	e.ok("kube", "down", m)
+	if rows := e.pods(); len(rows) != 0 {
+		t.Errorf("kube down left the CronJob's pods: %+v", rows)
+	}
+}

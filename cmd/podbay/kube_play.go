@@ -329,7 +329,8 @@ func anyRunning(ctx context.Context, m *pod.Manager, p *play.Play) bool {
 }
 
 func runKubeDown(cmd *cobra.Command, g *globals, args []string, force bool) error {
-	p, err := translate(cmd, args, &kubePlayFlags{quiet: true})
+	// Down covers whatever a play of these files could have made.
+	p, err := translate(cmd, args, &kubePlayFlags{quiet: true, runCronJobs: true})
 	if err != nil {
 		return err
 	}
