@@ -24,63 +24,33 @@ var nextNet atomic.Int32
 // binDir holds podbay and podbay-monitor, built once for the whole run.
 var binDir string
 
-// The tests run inside a private network and mount namespace: TestMain
-// re-executes the test binary under unshare(1), so bridges, veths and
-// iptables rules vanish with it and never touch the host's network.
-const envPrivate = "PODBAY_CLITEST_PRIVATE"
-
+// TestMain runs the tests inside a private network and mount namespace
+// (testenv.InPrivateNamespaces): bridges, veths and iptables rules vanish
+// with them and never touch the host's network. It builds the binaries
+// first: the lean podbay hands the kube commands to podbay-kube, as installed.
 func TestMain(m *testing.M) {
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: the podbay integration tests need root")
-		os.Exit(1)
-	}
-	if os.Getenv(envPrivate) != "1" {
-		args := append([]string{"--net", "--mount", "--propagation", "private", "--", os.Args[0]}, os.Args[1:]...)
-		cmd := exec.Command("unshare", args...)
-		cmd.Env = append(os.Environ(), envPrivate+"=1")
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		err := cmd.Run()
-		if ee, ok := err.(*exec.ExitError); ok {
-			os.Exit(ee.ExitCode())
-		}
+	os.Exit(testenv.InPrivateNamespaces(func() int {
+		dir, err := os.MkdirTemp("", "podbay-bin-")
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL: running the tests under unshare:", err)
-			os.Exit(1)
+			fmt.Fprintln(os.Stderr, err)
+			return 1
 		}
-		os.Exit(0)
-	}
-	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: bringing up lo: %v %s\n", err, out)
-		os.Exit(1)
-	}
-	for _, p := range []string{"runc", "iptables", "docker-registry"} {
-		if _, err := exec.LookPath(p); err != nil {
-			fmt.Fprintf(os.Stderr, "FAIL: prerequisite %s: %v\n", p, err)
-			os.Exit(1)
+		defer os.RemoveAll(dir)
+		binDir = dir
+		for out, pkg := range map[string][]string{
+			"podbay":         {"-tags", "lean", "github.com/podbay/podbay/cmd/podbay"},
+			"podbay-kube":    {"github.com/podbay/podbay/cmd/podbay"},
+			"podbay-monitor": {"github.com/podbay/podbay/cmd/podbay-monitor"},
+		} {
+			cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, out)}, pkg...)...)
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+			if output, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "FAIL: building %s: %v\n%s", out, err, output)
+				return 1
+			}
 		}
-	}
-	dir, err := os.MkdirTemp("", "podbay-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	// The lean podbay hands the kube commands to podbay-kube, as installed.
-	for out, pkg := range map[string][]string{
-		"podbay":         {"-tags", "lean", "github.com/podbay/podbay/cmd/podbay"},
-		"podbay-kube":    {"github.com/podbay/podbay/cmd/podbay"},
-		"podbay-monitor": {"github.com/podbay/podbay/cmd/podbay-monitor"},
-	} {
-		cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, out)}, pkg...)...)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		return m.Run()
+	}, "runc", "iptables", "docker-registry"))
 }
 
 // env is one test's podbay: its own roots, and a registry holding busybox.

@@ -284,7 +284,8 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 			errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
 		}
 	}
-	errs = append(errs, sweepIPTables(ctx, opts.ContainerID), sweepAddressRules(ctx, ips))
+	errs = append(errs, sweepIPTables(ctx, opts.ContainerID), sweepAddressRules(ctx, ips),
+		sweepPluginChains(ctx, opts.Network, opts.ContainerID))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
 	}

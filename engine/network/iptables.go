@@ -3,6 +3,7 @@ package network
 import (
 	"bytes"
 	"context"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -145,6 +146,47 @@ func sweepAddressRules(ctx context.Context, ips []string) error {
 					errs = append(errs, err)
 				}
 				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pluginChains are the per-container chains the bridge (masquerade) and
+// portmap plugins name after the network and container:
+// "CNI-" + prefix + sha512(network+id), cut to 28 characters, as the
+// plugins' utils.MustFormatChainNameWithPrefix does.
+func pluginChains(network, containerID string) map[string][]string {
+	name := func(prefix string) string {
+		sum := sha512.Sum512([]byte(network + containerID))
+		return fmt.Sprintf("CNI-%s%x", prefix, sum)[:28]
+	}
+	return map[string][]string{"nat": {name(""), name("DN-")}}
+}
+
+// sweepPluginChains deletes those chains when a killed DEL left them with
+// no rule pointing at them (so no comment names the container any more).
+func sweepPluginChains(ctx context.Context, network, containerID string) error {
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return nil
+	}
+	var errs []error
+	for table, chains := range pluginChains(network, containerID) {
+		out, err := iptables(ctx, "-t", table, "-S")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, c := range chains {
+			if !strings.Contains(string(out), "-N "+c+"\n") {
+				continue
+			}
+			if _, err := iptables(ctx, "-t", table, "-F", c); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if _, err := iptables(ctx, "-t", table, "-X", c); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}

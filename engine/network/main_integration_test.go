@@ -7,70 +7,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"testing"
 
-	"github.com/vishvananda/netlink"
+	"github.com/podbay/podbay/internal/testenv"
 )
 
-// The integration tests run inside a private network and mount namespace:
-// TestMain re-executes the test binary under unshare(1), so bridges,
-// veths and iptables rules vanish with it and never touch the host.
-const (
-	envPrivate = "PODBAY_NETTEST_PRIVATE"
-	envChild   = "PODBAY_NETTEST_CHILD"
-)
+// The integration tests run inside a private network and mount namespace
+// (testenv.InPrivateNamespaces), so bridges, veths and iptables rules vanish
+// with them and never touch the host.
+const envChild = "PODBAY_NETTEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envPrivate) != "1" {
-		os.Exit(reexecPrivate())
-	}
 	if os.Getenv(envChild) != "" {
 		os.Exit(childAttach())
 	}
-	if err := checkPrereqs(); err != nil {
-		fmt.Fprintln(os.Stderr, "FAIL: integration prerequisites:", err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
-}
-
-func reexecPrivate() int {
-	if os.Geteuid() != 0 {
-		fmt.Fprintln(os.Stderr, "FAIL: the network integration tests need root")
-		return 1
-	}
-	args := append([]string{"--net", "--mount", "--propagation", "private", "--", os.Args[0]}, os.Args[1:]...)
-	cmd := exec.Command("unshare", args...)
-	cmd.Env = append(os.Environ(), envPrivate+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode()
-		}
-		fmt.Fprintln(os.Stderr, "FAIL: running the tests under unshare:", err)
-		return 1
-	}
-	return 0
-}
-
-func checkPrereqs() error {
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("bringing up lo: %w", err)
-	}
-	for _, p := range []string{"bridge", "host-local", "portmap", "firewall", "loopback"} {
-		if _, err := os.Stat("/usr/lib/cni/" + p); err != nil {
-			return fmt.Errorf("CNI plugin %s: %w", p, err)
-		}
-	}
-	if _, err := exec.LookPath("iptables-save"); err != nil {
-		return err
-	}
-	return nil
+	os.Exit(testenv.InPrivateNamespaces(m.Run, "iptables-save", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local",
+		"/usr/lib/cni/portmap", "/usr/lib/cni/firewall", "/usr/lib/cni/loopback"))
 }
 
 // childAttach is one of the parallel processes of TestConcurrentAttach:

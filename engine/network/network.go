@@ -116,7 +116,7 @@ func New(opts Options) (*Manager, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating network directory: %w", err)
 	}
-	exec := &pluginExec{stderr: &logWriter{log: opts.Log}}
+	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: &logWriter{log: opts.Log}}}
 	cni := libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(dir, "cache"), exec)
 	return &Manager{opts: opts, dir: dir, cni: cni, exec: exec, log: opts.Log}, nil
 }
