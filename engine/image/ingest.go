@@ -233,13 +233,15 @@ type unpackTarget struct {
 func (s *Store) unpack(ctx context.Context, src io.Reader, to unpackTarget, digest, diffID v1.Hash) error {
 	dh := sha256.New()
 	w := []io.Writer{dh}
+	blobW := &firstErrWriter{}
 	if to.writeBlob {
 		f, err := os.Create(to.blob)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		w = append(w, f)
+		blobW.w = f
+		w = append(w, blobW)
 	}
 	in := io.TeeReader(src, io.MultiWriter(w...))
 	if to.extract {
@@ -248,6 +250,11 @@ func (s *Store) unpack(ctx context.Context, src io.Reader, to unpackTarget, dige
 		}
 		uh := sha256.New()
 		if err := s.extractStream(ctx, in, to.dir, uh); err != nil {
+			if blobW.err != nil {
+				// The blob's write failed first (a full disk, say): the
+				// extractor then only saw a cut stream.
+				return fmt.Errorf("writing layer blob: %w", blobW.err)
+			}
 			return err
 		}
 		if got := "sha256:" + hex.EncodeToString(uh.Sum(nil)); got != diffID.String() {
@@ -383,4 +390,18 @@ func (s *Store) discard(created map[string]bool) {
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// firstErrWriter remembers the first error of the writer it wraps.
+type firstErrWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *firstErrWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
 }
