@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -269,5 +270,36 @@ func TestSeccompProfiles(t *testing.T) {
 	}
 	if r := e.run("run", "--rm", e.busybox, "unshare", "-u", "true"); r.code == 0 {
 		t.Error("unshare without CAP_SYS_ADMIN succeeded under the default profile")
+	}
+}
+
+func TestVersionAndSystemInfo(t *testing.T) {
+	e := pulled(t)
+	if out := e.ok("version"); !strings.Contains(out, "Version:") || !strings.Contains(out, "go1.") {
+		t.Errorf("version: %q", out)
+	}
+	e.ok("run", "-d", "--name", "counted", e.busybox, "sleep", "1000")
+	var info struct {
+		Host struct {
+			CgroupVersion string
+			OciRuntime    struct{ Path string }
+		}
+		Store struct {
+			GraphRoot      string
+			ContainerStore struct{ Number, Running int }
+			ImageStore     struct{ Number int }
+		}
+	}
+	if err := json.Unmarshal([]byte(e.ok("system", "info", "--format", "json")), &info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Store.GraphRoot != e.root || info.Store.ContainerStore.Number != 1 || info.Store.ContainerStore.Running != 1 ||
+		info.Store.ImageStore.Number != 1 || !strings.HasSuffix(info.Host.OciRuntime.Path, "runc") || info.Host.CgroupVersion == "" {
+		t.Errorf("system info: %+v", info)
+	}
+	e.fails([]string{"--force"}, "system", "reset")
+	e.ok("system", "reset", "--force")
+	if _, err := os.Stat(e.root); !os.IsNotExist(err) {
+		t.Errorf("system reset left %s: %v", e.root, err)
 	}
 }
