@@ -431,7 +431,7 @@ func (m *Manager) refresh(ctx context.Context, c *state.Container) (*state.Conta
 // restart policy: a new pid (recorded), or a back-off between two runs (it
 // stays running, as the kubelet shows a waiting container of a live pod).
 func (m *Manager) restartedByMonitor(ctx context.Context, c *state.Container) (*state.Container, bool) {
-	if !processAlive(c.MonitorPid, c.MonitorStart) || m.restartPolicy(c) == "Never" {
+	if !processAlive(c.MonitorPid, c.MonitorStart) || m.restartPolicy(ctx, c) == "Never" {
 		return nil, false
 	}
 	if _, err := monitor.ReadExit(m.exitFile(c.ID)); err == nil {
@@ -461,7 +461,7 @@ func (m *Manager) restartedByMonitor(ctx context.Context, c *state.Container) (*
 
 // restartPolicy is what the monitor applies to c ("Never" for containers
 // made on the command line).
-func (m *Manager) restartPolicy(c *state.Container) string {
+func (m *Manager) restartPolicy(ctx context.Context, c *state.Container) string {
 	var o ContainerOptions
 	_ = json.Unmarshal(c.Config, &o)
 	if o.Kube == nil || c.Infra {
@@ -474,7 +474,7 @@ func (m *Manager) restartPolicy(c *state.Container) string {
 		return "Never"
 	}
 	var spec Spec
-	if st, err := m.LookupPod(ctx0, c.PodID); err == nil && len(st.Spec) > 0 {
+	if st, err := m.LookupPod(ctx, c.PodID); err == nil && len(st.Spec) > 0 {
 		var po PodOptions
 		if json.Unmarshal(st.Spec, &po) == nil && json.Unmarshal(po.Source, &spec) == nil && spec.RestartPolicy != "" {
 			return spec.RestartPolicy
@@ -536,4 +536,3 @@ func procStartTime(pid int) (uint64, error) {
 	return v, err
 }
 
-var ctx0 = context.Background()
