@@ -535,4 +535,3 @@ func procStartTime(pid int) (uint64, error) {
 	_, err = fmt.Sscan(fields[19], &v)
 	return v, err
 }
-
