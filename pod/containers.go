@@ -459,28 +459,17 @@ func (m *Manager) restartedByMonitor(ctx context.Context, c *state.Container) (*
 	return c, err == nil
 }
 
-// restartPolicy is what the monitor applies to c ("Never" for containers
-// made on the command line).
+// restartPolicy is what the monitor applies to c.
 func (m *Manager) restartPolicy(ctx context.Context, c *state.Container) string {
-	var o ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
-	if o.Kube == nil || c.Infra {
+	o := ContainerOptionsOf(c)
+	if c.Infra || o.Kube == nil {
 		return "Never"
 	}
-	if o.Kube.IsSidecar() {
-		return "Always"
+	var po PodOptions
+	if p, err := m.LookupPod(ctx, c.PodID); err == nil {
+		po = podOptions(p)
 	}
-	if o.Init {
-		return "Never"
-	}
-	var spec Spec
-	if st, err := m.LookupPod(ctx, c.PodID); err == nil && len(st.Spec) > 0 {
-		var po PodOptions
-		if json.Unmarshal(st.Spec, &po) == nil && json.Unmarshal(po.Source, &spec) == nil && spec.RestartPolicy != "" {
-			return spec.RestartPolicy
-		}
-	}
-	return "Always"
+	return restartPolicyOf(o, po)
 }
 
 // awaitExitFile reads the monitor's exit record; while the monitor is alive

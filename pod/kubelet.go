@@ -2,10 +2,7 @@ package pod
 
 import (
 	"context"
-	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/state"
@@ -18,30 +15,19 @@ import (
 // signal and the pod's grace period.
 func (m *Manager) kubeletPart(ctx context.Context, c *state.Container, o ContainerOptions, mc monitor.Container) (monitor.Container, error) {
 	kc := o.Kube
-	st, err := m.PodStatusOf(ctx, c.PodID)
+	p, err := m.LookupPod(ctx, c.PodID)
 	if err != nil {
 		return mc, err
 	}
-	var spec Spec
-	restart := "Always"
-	if len(st.Options.Source) > 0 && jsonUnmarshal(st.Options.Source, &spec) == nil && spec.RestartPolicy != "" {
-		restart = spec.RestartPolicy
-	}
-	switch {
-	case kc.IsSidecar():
-		mc.Restart, mc.Sidecar = "Always", true
-	case o.Init:
-		mc.Restart = "Never"
-	default:
-		mc.Restart = restart
-	}
-	if st.Options.Network != NetworkHost {
+	po := podOptions(p)
+	mc.Restart, mc.Sidecar = restartPolicyOf(o, po), kc.IsSidecar()
+	if po.Network != NetworkHost {
 		mc.NetNS = m.netnsPath(c.PodID)
 	}
 	mc.Probes = monitor.Probes{Liveness: probeOf(kc.Liveness), Readiness: probeOf(kc.Readiness), Startup: probeOf(kc.Startup)}
 	mc.PostStart, mc.PreStop = handlerOf(kc.Lifecycle.PostStart), handlerOf(kc.Lifecycle.PreStop)
 	if kc.StopSignal != "" {
-		mc.StopSignal = int(unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(kc.StopSignal), "SIG")))
+		mc.StopSignal = int(signalNum(kc.StopSignal))
 	}
 	mc.GracePeriod = time.Duration(o.StopTimeout) * time.Second
 	if o.StopTimeout == 0 {

@@ -2,12 +2,9 @@ package pod
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -222,12 +219,8 @@ func (m *Manager) awaitMonitorGone(ctx context.Context, c *state.Container) erro
 // stopSignalOf is the container's stop signal (from its image or its
 // Kubernetes spec), SIGTERM by default.
 func stopSignalOf(c *state.Container) syscall.Signal {
-	var o ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
-	if o.StopSignal != "" {
-		if sig := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(o.StopSignal), "SIG")); sig != 0 {
-			return sig
-		}
+	if sig := signalNum(ContainerOptionsOf(c).StopSignal); sig != 0 {
+		return sig
 	}
 	return syscall.SIGTERM
 }

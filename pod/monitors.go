@@ -1,8 +1,12 @@
 package pod
 
 import (
+	"strings"
+	"syscall"
+
 	"context"
 	"encoding/json"
+	"golang.org/x/sys/unix"
 	"path/filepath"
 
 	"github.com/podbay/podbay/engine/monitor"
@@ -41,8 +45,7 @@ func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (mon
 		mc.Rootfs = ""
 		return mc, nil
 	}
-	var o ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
+	o := ContainerOptionsOf(c)
 	mc.Terminal, mc.Stdin = o.Tty, o.Interactive && !o.Tty
 	if o.Kube == nil {
 		return mc, nil
@@ -61,7 +64,36 @@ func (m *Manager) status(c *state.Container) *monitor.Status {
 	return st
 }
 
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+// ContainerOptionsOf decodes the options a container was created with.
+func ContainerOptionsOf(c *state.Container) ContainerOptions {
+	var o ContainerOptions
+	_ = json.Unmarshal(c.Config, &o)
+	return o
+}
+
+// restartPolicyOf is the restart policy the monitor applies to a container:
+// Always for native sidecars, Never for other init containers (kube play runs
+// them to completion) and for containers made on the command line, else the
+// played pod's (Always when it names none).
+func restartPolicyOf(o ContainerOptions, po PodOptions) string {
+	switch {
+	case o.Kube == nil, o.Init && !o.Kube.IsSidecar():
+		return "Never"
+	case o.Kube.IsSidecar():
+		return "Always"
+	}
+	var spec Spec
+	if len(po.Source) > 0 && json.Unmarshal(po.Source, &spec) == nil && spec.RestartPolicy != "" {
+		return spec.RestartPolicy
+	}
+	return "Always"
+}
+
+// signalNum reads a stop signal as Kubernetes and images spell it ("TERM",
+// "SIGTERM"); 0 when unknown.
+func signalNum(name string) syscall.Signal {
+	return unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(name), "SIG"))
+}
 
 // podMonitorConfig is the monitor directory of a pod, known without a record.
 func (m *Manager) podMonitorConfig(podID string) monitor.Config {

@@ -194,11 +194,7 @@ func containerOptionsOf(spec *Spec, kc *Container, init bool, vols map[string]pr
 	return co, nil
 }
 
-func isInit(c *state.Container) bool {
-	var o ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
-	return o.Init
-}
+func isInit(c *state.Container) bool { return ContainerOptionsOf(c).Init }
 
 // runInitContainers runs the init containers in order, each to success.
 func (m *Manager) runInitContainers(ctx context.Context, played *PlayedPod) error {
@@ -258,8 +254,7 @@ func (m *Manager) PullAll(ctx context.Context, imgs []ImagePull, o image.PullOpt
 // isSidecar tells whether c is a native sidecar: an init container with
 // restartPolicy Always.
 func isSidecar(c *state.Container) bool {
-	var o ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
+	o := ContainerOptionsOf(c)
 	return o.Init && o.Kube != nil && o.Kube.IsSidecar()
 }
 

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -55,8 +54,7 @@ func derivePodSpec(st *pod.PodStatus) pod.Spec {
 
 // deriveContainer rebuilds a container of a command-line pod.
 func deriveContainer(c *state.Container, podName string) pod.Container {
-	var o pod.ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
+	o := pod.ContainerOptionsOf(c)
 	name := kubeName(strings.TrimPrefix(c.Name, podName+"-"))
 	kc := pod.Container{Name: name, RuntimeName: c.Name, Image: o.Image, Args: o.Command, WorkingDir: o.Workdir, PullPolicy: "IfNotPresent"}
 	if o.EntrySet {
@@ -101,8 +99,7 @@ func addHostPathVolumes(s *pod.Spec, o pod.ContainerOptions) {
 // containerState reports what runs now: the image as the user named it and
 // the image's own configuration, so its defaults are left out.
 func containerState(ctx context.Context, m *pod.Manager, c *state.Container, podName string) (generate.ContainerState, error) {
-	var o pod.ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
+	o := pod.ContainerOptionsOf(c)
 	name := kubeName(strings.TrimPrefix(c.Name, podName+"-"))
 	if o.Kube != nil {
 		name = o.Kube.Name

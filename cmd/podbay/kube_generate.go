@@ -224,8 +224,7 @@ func exportContainer(ctx context.Context, m *pod.Manager, c *state.Container, x 
 	name := kubeName(c.Name)
 	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims}
 	gp.Spec = pod.Spec{Name: name, RestartPolicy: "Never", TerminationGracePeriodSeconds: 10, Labels: c.Labels}
-	var o pod.ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
+	o := pod.ContainerOptionsOf(c)
 	gp.Spec.Network.Mode = map[string]string{"host": pod.NetworkHost}[o.Network]
 	if gp.Spec.Network.Mode == "" {
 		gp.Spec.Network.Mode = pod.NetworkBridge
