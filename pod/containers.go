@@ -275,6 +275,27 @@ func mounted(dir string) bool {
 
 // removeFiles undoes everything Create and Start made on disk, and the record.
 func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
+	errs := m.removeLeftovers(ctx, c)
+	err := m.State.Update(ctx, func(tx *state.Tx) error {
+		if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
+			return err
+		}
+		if c.PodID == "" || c.Infra {
+			return nil
+		}
+		p, err := tx.Pod(c.PodID)
+		if err != nil {
+			return nil // the pod is gone already
+		}
+		p.Containers = slices.DeleteFunc(p.Containers, func(id string) bool { return id == c.ID })
+		return tx.PutPod(p)
+	})
+	return errors.Join(append(errs, err)...)
+}
+
+// removeLeftovers removes what container c leaves outside the state: its
+// runtime record, monitor, rootfs mount, cgroup and directories.
+func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []error {
 	var errs []error
 	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
 		_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
@@ -297,21 +318,7 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 			errs = append(errs, fmt.Errorf("removing %s: %w", d, err))
 		}
 	}
-	err := m.State.Update(ctx, func(tx *state.Tx) error {
-		if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
-			return err
-		}
-		if c.PodID == "" || c.Infra {
-			return nil
-		}
-		p, err := tx.Pod(c.PodID)
-		if err != nil {
-			return nil // the pod is gone already
-		}
-		p.Containers = slices.DeleteFunc(p.Containers, func(id string) bool { return id == c.ID })
-		return tx.PutPod(p)
-	})
-	return errors.Join(append(errs, err)...)
+	return errs
 }
 
 // stopStrayMonitor ends a monitor that a killed command started but never
@@ -359,6 +366,19 @@ func (m *Manager) Lookup(ctx context.Context, ref string) (*state.Container, err
 
 // List returns every container with its state brought up to date.
 func (m *Manager) List(ctx context.Context) ([]*state.Container, error) {
+	return m.listWhere(ctx, nil)
+}
+
+// listPod returns the containers of pod podID (infra included), brought up
+// to date: only those, so that reporting one pod never waits on another
+// pod's exits.
+func (m *Manager) listPod(ctx context.Context, podID string) ([]*state.Container, error) {
+	return m.listWhere(ctx, func(c *state.Container) bool { return c.PodID == podID })
+}
+
+// listWhere returns the containers keep selects (nil: all) with their state
+// brought up to date.
+func (m *Manager) listWhere(ctx context.Context, keep func(*state.Container) bool) ([]*state.Container, error) {
 	var cs []*state.Container
 	err := m.State.View(ctx, func(tx *state.Tx) error {
 		var err error
@@ -367,6 +387,9 @@ func (m *Manager) List(ctx context.Context) ([]*state.Container, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if keep != nil {
+		cs = slices.DeleteFunc(cs, func(c *state.Container) bool { return !keep(c) })
 	}
 	out := cs[:0]
 	for _, c := range cs {

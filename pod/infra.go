@@ -21,7 +21,10 @@ func (m *Manager) netnsPath(podID string) string {
 	return filepath.Join(network.NetNSDir(m.Runroot), podID)
 }
 
-// ensureInfra starts a pod's infra (network first) unless it runs.
+// ensureInfra starts a pod's infra (network first) unless it runs. The
+// network namespace is made first; the CNI ADD that wires it and the start
+// of the infra process that joins it then run at once (neither needs the
+// other's result), and the pod's containers, which need both, come after.
 func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	if st.Infra == nil {
 		return fmt.Errorf("pod %s: no infra container", st.Pod.Name)
@@ -30,18 +33,40 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		return nil
 	}
 	o := st.Options
-	att, err := m.setupNetwork(ctx, st.Pod, o)
+	netns, err := m.setupNetNS(st.Pod, o)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, m.teardownNetwork(ctx, st.Pod, o))
-		}
+	var att *network.Attachment
+	attached := make(chan error, 1)
+	go func() {
+		var err error
+		att, err = m.attachNetwork(ctx, st.Pod, o, netns)
+		attached <- err
 	}()
-	if err := m.writePodEtc(ctx, st.Pod, o, att); err != nil {
-		return err
+	infraErr := m.startInfra(ctx, st, o)
+	err = <-attached
+	if err == nil {
+		err = infraErr
 	}
+	if err == nil {
+		err = m.writePodEtc(ctx, st.Pod, o, att)
+	}
+	if err != nil {
+		cctx := context.WithoutCancel(ctx)
+		var errs []error
+		if infraErr == nil {
+			_, stopErr := m.Stop(cctx, st.Infra.ID, StopOptions{Timeout: 0})
+			errs = append(errs, stopErr)
+		}
+		errs = append(errs, m.teardownNetwork(cctx, st.Pod, o))
+		return errors.Join(append([]error{err}, errs...)...)
+	}
+	return nil
+}
+
+// startInfra writes the infra's bundle and starts it.
+func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o PodOptions) error {
 	spec, err := m.infraSpec(st, o)
 	if err != nil {
 		return err
@@ -53,9 +78,11 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	return err
 }
 
-func (m *Manager) setupNetwork(ctx context.Context, p *state.Pod, o PodOptions) (*network.Attachment, error) {
+// setupNetNS makes the pod's network namespace ("" for the host's); with
+// network "none" it only brings up lo in it.
+func (m *Manager) setupNetNS(p *state.Pod, o PodOptions) (string, error) {
 	if o.Network == "host" {
-		return nil, nil
+		return "", nil
 	}
 	path := m.netnsPath(p.ID)
 	if network.IsNetNS(path) {
@@ -63,20 +90,28 @@ func (m *Manager) setupNetwork(ctx context.Context, p *state.Pod, o PodOptions) 
 	}
 	path, err := network.NewNetNS(m.Runroot, p.ID)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if o.Network == "none" {
 		if err := network.SetupLoopback(path); err != nil {
-			return nil, errors.Join(err, network.RemoveNetNS(path))
+			return "", errors.Join(err, network.RemoveNetNS(path))
 		}
+	}
+	return path, nil
+}
+
+// attachNetwork runs the CNI ADD of the pod's network for netns; nothing
+// for host and none. On error the namespace is removed.
+func (m *Manager) attachNetwork(ctx context.Context, p *state.Pod, o PodOptions, netns string) (*network.Attachment, error) {
+	if o.Network == "host" || o.Network == "none" {
 		return nil, nil
 	}
 	att, err := m.Networks.Attach(ctx, network.AttachOptions{
-		ContainerID: p.ID, Name: p.Name, NetNS: path, Network: o.Network, Ports: o.Ports,
+		ContainerID: p.ID, Name: p.Name, NetNS: netns, Network: o.Network, Ports: o.Ports,
 		Aliases: []string{o.hostname()},
 	})
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("pod %s: %w", p.Name, err), network.RemoveNetNS(path))
+		return nil, fmt.Errorf("pod %s: %w", p.Name, err)
 	}
 	return att, nil
 }
@@ -110,20 +145,36 @@ func (m *Manager) stopInfra(ctx context.Context, st *PodStatus) error {
 	return errors.Join(errs...)
 }
 
+// infraRootfs is the empty, read-only root filesystem every infra runs
+// in: one for all pods (a pod's own cost a handful of inodes, on a path
+// where creating inodes is what a play spends most of its own time on).
+func (m *Manager) infraRootfs() string { return filepath.Join(m.Runroot, "infra", "rootfs") }
+
+// ensureInfraRootfs creates the infra root filesystem unless it exists.
+// Concurrent callers all succeed: every step is idempotent.
+func ensureInfraRootfs(rootfs string) error {
+	pause := filepath.Join(rootfs, "pause")
+	if _, err := os.Stat(pause); err == nil {
+		return nil
+	}
+	for _, d := range []string{"proc", "dev", "sys", "etc"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			return fmt.Errorf("creating infra root filesystem: %w", err)
+		}
+	}
+	f, err := os.OpenFile(pause, os.O_CREATE|os.O_RDONLY, 0o755)
+	if err != nil {
+		return fmt.Errorf("creating infra root filesystem: %w", err)
+	}
+	f.Close()
+	return os.Chmod(rootfs, 0o755)
+}
+
 // infraSpec runs the pause mode of podbay-monitor, bind-mounted read-only
 // into an empty root filesystem: no pause image is needed.
 func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
 	rootfs := st.Infra.Rootfs
-	for _, d := range []string{"proc", "dev", "sys", "etc"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
-			return nil, fmt.Errorf("creating infra root filesystem: %w", err)
-		}
-	}
-	pause := filepath.Join(rootfs, "pause")
-	if err := os.WriteFile(pause, nil, 0o755); err != nil {
-		return nil, fmt.Errorf("creating infra root filesystem: %w", err)
-	}
-	if err := os.Chmod(rootfs, 0o755); err != nil {
+	if err := ensureInfraRootfs(rootfs); err != nil {
 		return nil, err
 	}
 	opts := []runtime.SpecOpt{

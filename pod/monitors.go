@@ -1,15 +1,17 @@
 package pod
 
 import (
+	"context"
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"syscall"
 
-	"context"
-	"encoding/json"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"path/filepath"
 
 	"github.com/podbay/podbay/engine/monitor"
+	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 )
 
@@ -37,10 +39,31 @@ func (m *Manager) monitorConfig(c *state.Container) monitor.Config {
 	return cfg
 }
 
+// directDeleteCgroup is the cgroups path by which the monitor may delete c
+// from runc itself once it has exited (monitor.Container.Cgroup): "" unless
+// the runtime is runc and c's bundle gives it a PID namespace of its own,
+// an absolute cgroups path and no hooks.
+func (m *Manager) directDeleteCgroup(c *state.Container) string {
+	if m.Runtime == nil || filepath.Base(m.Runtime.Path()) != "runc" {
+		return ""
+	}
+	spec, err := runtime.ReadBundle(c.Bundle)
+	if err != nil || spec.Linux == nil || spec.Hooks != nil || !strings.HasPrefix(spec.Linux.CgroupsPath, "/") {
+		return ""
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace && ns.Path == "" {
+			return spec.Linux.CgroupsPath
+		}
+	}
+	return ""
+}
+
 // monitorContainer describes c to its monitor: files, and for a played
 // container the kubelet's part (restart policy, probes, hooks, grace).
 func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (monitor.Container, error) {
-	mc := monitor.Container{ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs}
+	mc := monitor.Container{ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs,
+		Cgroup: m.directDeleteCgroup(c)}
 	if c.Infra {
 		mc.Rootfs = ""
 		return mc, nil

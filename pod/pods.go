@@ -83,7 +83,7 @@ func (m *Manager) CreatePod(ctx context.Context, o PodOptions) (*state.Pod, erro
 	}
 	infra.Name = p.ID[:12] + "-infra"
 	infra.Bundle = m.containerDir(infra.ID)
-	infra.Rootfs = filepath.Join(m.containerRunDir(infra.ID), "rootfs")
+	infra.Rootfs = m.infraRootfs()
 	p.InfraID = infra.ID
 	err := m.State.Update(ctx, func(tx *state.Tx) error {
 		if err := tx.PutPod(p); err != nil {
@@ -165,7 +165,7 @@ func (m *Manager) PodStatusOf(ctx context.Context, ref string) (*PodStatus, erro
 	if err != nil {
 		return nil, err
 	}
-	cs, err := m.List(ctx)
+	cs, err := m.listPod(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -297,28 +297,53 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 	if grace == 0 {
 		grace = -1
 	}
+	t0 := time.Now()
 	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(st.Pod.ID)), grace); err != nil {
 		return nil, err
 	}
+	m.Log.Debug("pod stopped", "pod", st.Pod.Name, "took", time.Since(t0))
+	// What the monitor stopped is dead: its files go now and its records
+	// with the pod's, in one transaction. A container still alive (its
+	// monitor was killed) is stopped and removed on its own.
+	var dead []*state.Container
+	var deadMu sync.Mutex
 	apps, sidecars := stopOrder(st.Containers)
 	for _, group := range [][]*state.Container{apps, sidecars} {
 		err = m.eachParallel(group, func(c *state.Container) error {
-			_, err := m.Remove(ctx, c.ID, RemoveOptions{Force: true, Timeout: o.Timeout})
-			return err
+			if c.State == state.StateRunning && processAlive(c.Pid, c.PidStart) {
+				_, err := m.Remove(ctx, c.ID, RemoveOptions{Force: true, Timeout: o.Timeout})
+				return err
+			}
+			deadMu.Lock()
+			dead = append(dead, c)
+			deadMu.Unlock()
+			return errors.Join(m.removeLeftovers(ctx, c)...)
 		})
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := m.stopInfra(ctx, st); err != nil {
+	m.Log.Debug("pod containers removed", "pod", st.Pod.Name, "took", time.Since(t0))
+	release := m.stopInfra
+	if st.Infra != nil && !processAlive(st.Infra.Pid, st.Infra.PidStart) {
+		release = func(ctx context.Context, st *PodStatus) error { return m.teardownNetwork(ctx, st.Pod, st.Options) }
+	}
+	if err := release(ctx, st); err != nil {
 		return nil, err
 	}
+	m.Log.Debug("pod network released", "pod", st.Pod.Name, "took", time.Since(t0))
 	var errs []error
 	if st.Infra != nil {
-		errs = append(errs, m.removeFiles(ctx, st.Infra))
+		errs = append(errs, m.removeLeftovers(ctx, st.Infra)...)
+		dead = append(dead, st.Infra)
 	}
 	errs = append(errs, removeCgroup(podCgroup(st.Pod.ID)), os.RemoveAll(m.podRunDir(st.Pod.ID)))
 	errs = append(errs, m.State.Update(ctx, func(tx *state.Tx) error {
+		for _, c := range dead {
+			if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
+				return err
+			}
+		}
 		err := tx.DeletePod(st.Pod.ID)
 		if errors.Is(err, state.ErrNotFound) {
 			return nil
@@ -326,6 +351,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		return err
 	}))
 	errs = append(errs, m.SyncServices(ctx))
+	m.Log.Debug("pod removed", "pod", st.Pod.Name, "took", time.Since(t0))
 	return st, errors.Join(errs...)
 }
 

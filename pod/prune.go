@@ -141,6 +141,10 @@ func (m *Manager) Reset(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, m.RemoveHostServices(ctx))
+	if m.Networks != nil {
+		// Networks' iptables rules and bridges live outside the roots.
+		errs = append(errs, m.Networks.RemoveAll(ctx))
+	}
 	if err := network.ReleaseNetNSDir(m.Runroot); err != nil {
 		errs = append(errs, err)
 	}

@@ -261,16 +261,17 @@ func TestPodFaultsChangeNothing(t *testing.T) {
 	e.ok("pod", "create", "--name", "second", "--network", "tiny")
 	e.fails([]string{"tiny"}, "run", "-d", "--pod", "second", e.busybox, "sleep", "1000")
 
-	noFirewall := t.TempDir()
-	for _, p := range []string{"bridge", "host-local", "loopback", "portmap"} {
-		if err := os.Symlink("/usr/lib/cni/"+p, filepath.Join(noFirewall, p)); err != nil {
+	// A plugin that fails halfway: bridge runs, its IPAM plugin is missing.
+	noIPAM := t.TempDir()
+	for _, p := range []string{"bridge", "loopback", "portmap", "firewall"} {
+		if err := os.Symlink("/usr/lib/cni/"+p, filepath.Join(noIPAM, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	saved := e.extraEnv
-	e.extraEnv = append(append([]string{}, saved...), "PODBAY_CNI_PLUGIN_DIRS="+noFirewall)
+	e.extraEnv = append(append([]string{}, saved...), "PODBAY_CNI_PLUGIN_DIRS="+noIPAM)
 	e.ok("pod", "create", "--name", "broken")
-	e.fails([]string{"firewall"}, "run", "-d", "--pod", "broken", e.busybox, "sleep", "1000")
+	e.fails([]string{"host-local"}, "run", "-d", "--pod", "broken", e.busybox, "sleep", "1000")
 	e.extraEnv = saved
 	// Each failed start left its pod as it was: nothing runs, no namespace.
 	for _, row := range e.pods() {

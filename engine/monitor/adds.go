@@ -25,19 +25,35 @@ func (s *supervisor) pendingAdds() []string {
 	return ids
 }
 
-// serveAdds starts the containers that Start asked for, answering each
-// with a started or failed file, until no request is left; false when
-// there was none.
+// serveAdds starts, each in its own goroutine, the containers that Start
+// asked for and that are not being started yet, answering each with a
+// started or failed file; false when there was none. A pod's app
+// containers are asked for together and need not wait for each other's
+// runtime (the kubelet orders only init containers, which the caller
+// sequences by waiting for each answer). Until its answer, a request
+// counts as work: the monitor does not exit under it.
 func (s *supervisor) serveAdds(ctx context.Context) bool {
-	for served := false; ; served = true {
-		ids := s.pendingAdds()
-		if len(ids) == 0 {
-			return served
+	served := false
+	for _, id := range s.pendingAdds() {
+		s.mu.Lock()
+		busy := s.adding[id]
+		if !busy {
+			s.adding[id] = true
 		}
-		for _, id := range ids {
+		s.mu.Unlock()
+		if busy {
+			continue
+		}
+		served = true
+		go func() {
 			s.serveAdd(ctx, id)
-		}
+			s.mu.Lock()
+			delete(s.adding, id)
+			s.mu.Unlock()
+			s.signalIfIdle()
+		}()
 	}
+	return served
 }
 
 func (s *supervisor) serveAdd(ctx context.Context, id string) {

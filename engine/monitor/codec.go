@@ -64,6 +64,7 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 			put("terminal", "true")
 		}
 		put("restart", c.Restart)
+		put("cgroup", c.Cgroup)
 		encodeKubelet(put, &c)
 	}
 	return b.Bytes(), errors.Join(errs...)
@@ -139,6 +140,8 @@ func (cfg *Config) set(key, value string) error {
 		c.Terminal = value == "true"
 	case "restart":
 		c.Restart = value
+	case "cgroup":
+		c.Cgroup = value
 	default:
 		ok, err := c.setKubelet(key, value)
 		if !ok {

@@ -36,6 +36,11 @@ type Container struct {
 	Stdin    bool   `json:"stdin,omitempty"`    // keep an open stdin pipe
 	Terminal bool   `json:"terminal,omitempty"` // the process has a terminal (spec process.terminal): output through a pty
 	Restart  string `json:"restart,omitempty"`  // Always, OnFailure or Never (""); see RequestStop
+	// Cgroup is the container's cgroups path, set when the runtime is runc
+	// and the container has its own PID namespace and no hooks: then, once
+	// it has exited, the monitor deletes it by removing its cgroups and
+	// runc's state directory instead of running `runc delete`.
+	Cgroup string `json:"cgroup,omitempty"`
 
 	// The kubelet's part, all optional.
 	Probes      Probes        `json:"-"`

@@ -208,7 +208,7 @@ func (c *container) closeStdio() {
 // the container from the runtime, unmounts its rootfs, then writes the exit
 // file, so that whoever sees the exit file finds nothing left to clean.
 func (c *container) finish(ctx context.Context, e Exit) {
-	c.deleteRuntime(ctx)
+	c.deleteStopped(ctx)
 	if c.spec.Rootfs != "" {
 		if err := unmount(c.spec.Rootfs); err != nil {
 			c.s.log.Warn("unmounting rootfs", "id", c.spec.ID, "err", err)
@@ -230,6 +230,15 @@ func (c *container) finalize(ctx context.Context, e Exit) {
 	c.s.untrack(c)
 }
 
+// deleteStopped removes the runtime's record of c once its process has
+// exited and been reaped: directly when it can (see deleteStoppedRunc).
+func (c *container) deleteStopped(ctx context.Context) {
+	if !deleteStoppedRunc(c.s.cfg.RuntimeRoot, c.spec.ID, c.spec.Cgroup) {
+		c.deleteRuntime(ctx)
+	}
+}
+
+// deleteRuntime runs `runtime delete --force` for c.
 func (c *container) deleteRuntime(ctx context.Context) {
 	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot, "delete", "--force", c.spec.ID)
 	var out strings.Builder

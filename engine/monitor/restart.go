@@ -114,7 +114,7 @@ func (s *supervisor) afterExit(c *container, e Exit) {
 	c.writeStatus() // not ready while not running
 	c.closeStdio()
 	for c.shouldRestart(e) {
-		c.deleteRuntime(ctx)
+		c.deleteStopped(ctx)
 		if !s.backoff(c, e.FinishedAt.Sub(e.StartedAt)) {
 			break
 		}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNoMonitor means no live monitor runs in a monitor directory: its
@@ -198,8 +200,24 @@ func (c *container) stop(r *run, grace time.Duration) {
 	c.kill(syscall.SIGKILL)
 }
 
-// kill signals the container's init through the runtime.
+// kill signals the container's init, as `runtime kill` would. While the
+// process is the monitor's unreaped child its pid cannot be reused, so the
+// signal goes straight to it: no runtime process per signal (a pod of
+// twenty containers stopped at once would otherwise spend most of its
+// grace period starting runc). Otherwise it goes through the runtime.
 func (c *container) kill(sig syscall.Signal) {
+	c.s.mu.Lock()
+	live, err := false, error(nil)
+	for pid, lc := range c.s.live {
+		if lc == c {
+			live, err = true, unix.Kill(pid, sig)
+			break
+		}
+	}
+	c.s.mu.Unlock()
+	if live && err == nil {
+		return
+	}
 	cmd := exec.Command(c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot, "kill", c.spec.ID, strconv.Itoa(int(sig)))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out

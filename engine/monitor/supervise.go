@@ -53,8 +53,9 @@ type supervisor struct {
 	// containers holds every container from its admission until its final
 	// exit is recorded (restarts and back-offs included), by id.
 	containers map[string]*container
-	idle       chan struct{} // signalled when containers becomes empty
-	seq        int           // admissions so far
+	adding     map[string]bool // add requests being served, by id
+	idle       chan struct{}   // signalled when containers becomes empty
+	seq        int             // admissions so far
 	// commands is held shared by every runtime command in flight and
 	// exclusively while reaping unknown children.
 	commands sync.RWMutex
@@ -65,7 +66,7 @@ type supervisor struct {
 // reports to opts.Sync, then supervises them, taking more through Start,
 // until none is left.
 func Run(ctx context.Context, cfg *Config, opts Options) error {
-	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}, containers: map[string]*container{},
+	s := &supervisor{cfg: cfg, log: opts.Log, live: map[int]*container{}, containers: map[string]*container{}, adding: map[string]bool{},
 		idle: make(chan struct{}, 1), wake: make(chan struct{})}
 	if s.log == nil {
 		s.log = discard{}
@@ -139,7 +140,18 @@ func (s *supervisor) untrack(c *container) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.containers, c.spec.ID)
-	if len(s.containers) == 0 {
+	s.pingIdleLocked()
+}
+
+// signalIfIdle wakes the main loop when nothing is left to supervise.
+func (s *supervisor) signalIfIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pingIdleLocked()
+}
+
+func (s *supervisor) pingIdleLocked() {
+	if len(s.containers) == 0 && len(s.adding) == 0 {
 		select {
 		case s.idle <- struct{}{}:
 		default:
@@ -147,10 +159,11 @@ func (s *supervisor) untrack(c *container) {
 	}
 }
 
+// empty: no container tracked and no add request being served.
 func (s *supervisor) empty() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.containers) == 0
+	return len(s.containers) == 0 && len(s.adding) == 0
 }
 
 func (s *supervisor) awaitEmpty() {

@@ -100,9 +100,13 @@ func (o *AttachOptions) runtimeConf(netns string) *libcni.RuntimeConf {
 	return rt
 }
 
-// Attach sets up loopback and then runs the network's CNI ADD for the
-// namespace. Published host ports are checked first (the error names the
-// port). Whatever ADD half-created is torn down on error.
+// Attach brings up loopback, makes sure the network's iptables rules are
+// in place and claims them for the container (see ensureRules; the last
+// Detach from the network removes them) and then runs the
+// network's CNI ADD for the namespace: bridge (which runs host-local), and
+// portmap when ports are published. Published host ports are checked first
+// (the error names the port). Whatever ADD half-created is torn down on
+// error.
 func (m *Manager) Attach(ctx context.Context, opts AttachOptions) (*Attachment, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
@@ -149,23 +153,24 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 	if err != nil {
 		return nil, err
 	}
-	lo, err := loopbackConfList()
-	if err != nil {
+	// lo in-process (netlink) rather than through the loopback plugin: one
+	// exec less, and nothing to DEL (lo dies with the namespace).
+	if err := SetupLoopback(opts.NetNS); err != nil {
 		return nil, err
 	}
-	loRT := &libcni.RuntimeConf{ContainerID: opts.ContainerID, NetNS: opts.NetNS, IfName: "lo"}
-	if _, err := m.cni.AddNetworkList(ctx, lo, loRT); err != nil {
-		return nil, fmt.Errorf("CNI ADD: %w", err)
+	if err := m.ensureRules(ctx, n, opts.ContainerID); err != nil {
+		return nil, errors.Join(err, cleanupErr(m.releaseRules(context.WithoutCancel(ctx), n.Name, opts.ContainerID, true)))
 	}
 	rt := opts.runtimeConf(opts.NetNS)
 	// undo tears down what the plugins did before a failure (IP lease,
-	// veth, rules).
+	// veth, portmap's rules), then drops the claim on the network's rules
+	// (and the rules, were this the only container).
 	undo := func(err error) error {
 		cctx := context.WithoutCancel(ctx)
 		return errors.Join(err,
 			cleanupErr(m.delList(cctx, list, rt, true)),
-			cleanupErr(m.delList(cctx, lo, loRT, true)),
-			cleanupErr(sweepIPTables(cctx, opts.ContainerID)))
+			cleanupErr(sweep(cctx, sweepsFor(list), n.Name, opts.ContainerID, nil)),
+			cleanupErr(m.releaseRules(cctx, n.Name, opts.ContainerID, true)))
 	}
 	res, err := m.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
@@ -188,6 +193,21 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 	}
 	m.log.DebugContext(ctx, "network attached", "container", opts.ContainerID, "network", n.Name, "ip", a.IP)
 	return a, nil
+}
+
+// sweep runs the iptables sweeps s asks for.
+func sweep(ctx context.Context, s sweeps, network, containerID string, ips []string) error {
+	var errs []error
+	if s.ids {
+		errs = append(errs, sweepIPTables(ctx, containerID))
+	}
+	if s.addresses {
+		errs = append(errs, sweepAddressRules(ctx, ips))
+	}
+	if s.chains {
+		errs = append(errs, sweepPluginChains(ctx, network, containerID))
+	}
+	return errors.Join(errs...)
 }
 
 func cleanupErr(err error) error {
@@ -237,7 +257,12 @@ func attachmentFromResult(res types.Result, opts *AttachOptions) (*Attachment, e
 }
 
 // Detach runs CNI DEL for an attachment. It is idempotent and works from
-// the saved attachment even when the namespace is already gone.
+// the saved attachment even when the namespace is already gone. The last
+// container to leave a network takes the network's iptables rules with it
+// (see releaseRules); while others remain, Detach runs no iptables. Without
+// published ports it runs bridge DEL alone: the iptables sweeps run only
+// for what can have left rules (portmap, an older podbay's ipMasq and
+// firewall plugin, or an unknown config after a killed ADD).
 func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if opts.ContainerID == "" {
 		return errors.New("detach: container ID is required")
@@ -249,10 +274,6 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	conf, err := m.detachConfig(opts, a)
-	if err != nil || conf == nil {
-		return err
-	}
 	if a != nil {
 		opts.Ports, opts.IfName = a.Ports, a.Interface
 		if opts.NetNS == "" {
@@ -262,6 +283,25 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if opts.IfName == "" {
 		opts.IfName = "eth0"
 	}
+	// An older podbay ran the loopback plugin through libcni: drop its
+	// cache entry (a file; no plugin runs, lo dies with the namespace).
+	lo := &libcni.NetworkConfigList{Name: legacyLoopbackNetwork, CNIVersion: cniVersion}
+	if err := m.cni.DelNetworkList(ctx, lo, &libcni.RuntimeConf{ContainerID: opts.ContainerID, IfName: "lo"}); err != nil {
+		m.log.DebugContext(ctx, "dropping the loopback cache entry", "container", opts.ContainerID, "err", err)
+	}
+	conf, err := m.detachConfig(opts, a)
+	if err != nil {
+		return err
+	}
+	if conf == nil {
+		// Nothing to detach; a claim may still be left by a process killed
+		// between ensureRules and the attachment record, or by a Detach
+		// killed before it dropped it.
+		if err := m.releaseRules(ctx, opts.Network, opts.ContainerID, false); err != nil {
+			return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
+		}
+		return nil
+	}
 	netns := opts.NetNS
 	if !IsNetNS(netns) {
 		netns = "" // plugins then only release what lives outside it
@@ -270,34 +310,40 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if err != nil {
 		return err
 	}
+	s := allSweeps
+	if a != nil {
+		s = sweepsFor(list)
+	}
 	// A process killed inside ADD leaves rules no DEL can find without the
 	// address (the firewall plugin's carry no container ID): take it from
 	// the lease before DEL releases it.
-	ips := m.leasedIPs(opts.Network, opts.ContainerID)
+	var ips []string
+	if s.addresses {
+		ips = m.leasedIPs(opts.Network, opts.ContainerID)
+	}
 	var errs []error
 	if err := m.delList(ctx, list, opts.runtimeConf(netns), false); err != nil {
 		errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
 	}
-	if lo, err := loopbackConfList(); err == nil {
-		loRT := &libcni.RuntimeConf{ContainerID: opts.ContainerID, NetNS: netns, IfName: "lo"}
-		if err := m.delList(ctx, lo, loRT, false); err != nil {
-			errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
-		}
-	}
-	errs = append(errs, sweepIPTables(ctx, opts.ContainerID), sweepAddressRules(ctx, ips),
-		sweepPluginChains(ctx, opts.Network, opts.ContainerID))
+	errs = append(errs, sweep(ctx, s, opts.Network, opts.ContainerID, ips))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
 	}
 	if err := os.Remove(m.attachmentPath(opts.Network, opts.ContainerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("detaching %.12s: %w", opts.ContainerID, err)
 	}
+	// The container is gone from the network: drop its claim, and the
+	// network's rules with the last one. always: a container attached
+	// before claims existed has none, and may be the last one.
+	if err := m.releaseRules(ctx, opts.Network, opts.ContainerID, true); err != nil {
+		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
+	}
 	return nil
 }
 
 // detachConfig finds the config list to run DEL with: the saved attachment,
 // else libcni's cache, else the network's current config. Nil means there
-// is nothing to detach (the network is gone too).
+// is nothing to detach (nothing leased, or the network is gone too).
 func (m *Manager) detachConfig(opts AttachOptions, a *Attachment) ([]byte, error) {
 	if a != nil && len(a.Conflist) > 0 {
 		return a.Conflist, nil
@@ -310,8 +356,16 @@ func (m *Manager) detachConfig(opts AttachOptions, a *Attachment) ([]byte, error
 	if cached, _, err := m.cni.GetNetworkListCachedConfig(stub, &libcni.RuntimeConf{ContainerID: opts.ContainerID, IfName: ifName}); err == nil && cached != nil {
 		return cached, nil
 	}
-	// A process killed inside ADD leaves neither: DEL with the network's
-	// config (plugins treat DEL of nothing as success).
+	// Neither is left by a Detach that already succeeded, and by a process
+	// killed inside ADD. Without a lease ADD got no further than the bridge
+	// plugin's veth, which dies with the namespace (portmap, an older
+	// podbay's ipMasq and firewall all run after host-local leased the
+	// address): nothing to do, and a second Detach costs no plugin run.
+	if len(m.leasedIPs(opts.Network, opts.ContainerID)) == 0 {
+		return nil, nil
+	}
+	// Else DEL with the network's config (plugins treat DEL of nothing as
+	// success).
 	n, err := m.read(opts.Network)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil

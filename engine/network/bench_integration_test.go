@@ -10,7 +10,8 @@ import (
 )
 
 // BenchmarkAttachDetach measures one pod's network set-up and teardown
-// (namespace, loopback, bridge, portmap, firewall), reporting each half.
+// (namespace, loopback, network rules, bridge, and portmap when
+// publishing), reporting each half.
 func BenchmarkAttachDetach(b *testing.B) {
 	ctx := context.Background()
 	root, runroot := b.TempDir(), b.TempDir()

@@ -14,8 +14,8 @@ import (
 // delList runs DEL for every plugin of list, last to first, and goes on
 // past failures so that one broken plugin does not leak what the others
 // hold (IP leases, veths, rules). Each error names its plugin. With
-// skipMissing, plugins that are not installed are passed over: they cannot
-// have done anything. The libcni cache entry is dropped when all succeed.
+// skipMissing, plugins that are not installed (or whose delegate, such as
+// their IPAM plugin, is not) are passed over: they cannot have done anything. The libcni cache entry is dropped when all succeed.
 func (m *Manager) delList(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf, skipMissing bool) error {
 	prev, err := m.cni.GetNetworkListCachedResult(list, rt)
 	if err != nil {
@@ -46,6 +46,9 @@ func (m *Manager) delList(ctx context.Context, list *libcni.NetworkConfigList, r
 		conf, err := libcni.InjectConf(p, inject)
 		if err == nil {
 			err = invoke.ExecPluginWithoutResult(ctx, path, conf.Bytes, args, m.exec)
+		}
+		if err != nil && skipMissing && strings.Contains(err.Error(), "failed to find plugin") {
+			continue // a plugin it delegates to (its IPAM) is missing: that one did nothing either
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("plugin %q (DEL): %w", p.Network.Type, err))

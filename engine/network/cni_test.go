@@ -64,13 +64,13 @@ func TestDelListGoesOnPastFailures(t *testing.T) {
 		calls       string
 		err         string
 	}{
-		{name: "all succeed", exec: &fakeExec{}, calls: "firewall DEL,portmap DEL,bridge DEL"},
+		{name: "all succeed", exec: &fakeExec{}, calls: "portmap DEL,bridge DEL"},
 		{name: "one fails", exec: &fakeExec{fail: map[string]bool{"portmap": true}},
-			calls: "firewall DEL,portmap DEL,bridge DEL", err: `plugin "portmap" (DEL): boom`},
-		{name: "missing named", exec: &fakeExec{missing: map[string]bool{"firewall": true}},
-			calls: "portmap DEL,bridge DEL", err: `plugin "firewall" (DEL): not found`},
-		{name: "missing skipped", exec: &fakeExec{missing: map[string]bool{"firewall": true}}, skipMissing: true,
-			calls: "portmap DEL,bridge DEL"},
+			calls: "portmap DEL,bridge DEL", err: `plugin "portmap" (DEL): boom`},
+		{name: "missing named", exec: &fakeExec{missing: map[string]bool{"portmap": true}},
+			calls: "bridge DEL", err: `plugin "portmap" (DEL): not found`},
+		{name: "missing skipped", exec: &fakeExec{missing: map[string]bool{"portmap": true}}, skipMissing: true,
+			calls: "bridge DEL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,15 +49,6 @@ type portmapConf struct {
 	SNAT         bool            `json:"snat"`
 }
 
-type firewallConf struct {
-	Type    string `json:"type"`
-	Backend string `json:"backend"`
-}
-
-type loopbackConf struct {
-	Type string `json:"type"`
-}
-
 // ipamDir is where host-local keeps its leases: under --root, so that two
 // roots never share them.
 func ipamDir(root string) string { return filepath.Join(root, "networks", "ipam") }
@@ -70,14 +61,16 @@ type listOptions struct {
 }
 
 // conflistJSON renders the CNI configuration list of n: bridge with
-// host-local IPAM, portmap (when publishing, never on internal networks)
-// and firewall.
+// host-local IPAM, and portmap (when publishing, never on internal
+// networks). The bridge does not masquerade and there is no firewall
+// plugin: the network-wide rules of rules.go do both, once per network
+// instead of a dozen iptables runs per container.
 func conflistJSON(root string, n *Network, opts listOptions) ([]byte, error) {
 	bridge := bridgeConf{
 		Type:        "bridge",
 		Bridge:      n.Bridge,
 		IsGateway:   !n.Internal,
-		IPMasq:      !n.Internal,
+		IPMasq:      false, // PODBAY-POSTROUTING masquerades the whole subnet
 		HairpinMode: true,
 		IPAM: ipamConf{
 			Type:    "host-local",
@@ -96,21 +89,49 @@ func conflistJSON(root string, n *Network, opts listOptions) ([]byte, error) {
 			SNAT:         true,
 		})
 	}
-	plugins = append(plugins, &firewallConf{Type: "firewall", Backend: "iptables"})
 	return json.MarshalIndent(confList{CNIVersion: cniVersion, Name: n.Name, Plugins: plugins}, "", "  ")
 }
 
-// loopbackConfList brings up "lo" in a pod's namespace.
-func loopbackConfList() (*libcni.NetworkConfigList, error) {
-	data, err := json.Marshal(confList{
-		CNIVersion: cniVersion,
-		Name:       "podbay-loopback",
-		Plugins:    []any{loopbackConf{Type: "loopback"}},
-	})
-	if err != nil {
-		return nil, err
+// legacyLoopbackNetwork is the config list name under which an older
+// podbay ran the loopback plugin; Detach drops its libcni cache entry.
+const legacyLoopbackNetwork = "podbay-loopback"
+
+// sweeps says which iptables sweeps a Detach (or an undone ADD) needs: only
+// those that can find something for the plugins of a config list.
+type sweeps struct {
+	ids       bool // rules whose comment names the container: bridge ipMasq, portmap
+	addresses bool // the firewall plugin's rules, which name only the address
+	chains    bool // per-container chains: bridge ipMasq, portmap's DN chain
+}
+
+func (s sweeps) any() bool { return s.ids || s.addresses || s.chains }
+
+// allSweeps is for a container without an attachment record (a process
+// killed inside ADD): its config is unknown, so every sweep runs.
+var allSweeps = sweeps{ids: true, addresses: true, chains: true}
+
+// sweepsFor picks the sweeps for what a config list's plugins may leave:
+// attachments made by an older podbay (ipMasq, firewall) or publishing
+// ports (portmap). A list of today without ports needs none.
+func sweepsFor(list *libcni.NetworkConfigList) sweeps {
+	var s sweeps
+	for _, p := range list.Plugins {
+		switch p.Network.Type {
+		case "portmap":
+			s.ids, s.chains = true, true
+		case "firewall":
+			s.addresses = true
+		case "bridge":
+			var b struct {
+				IPMasq *bool `json:"ipMasq"`
+			}
+			// Unreadable: assume the worst; absent: the plugin's default, off.
+			if err := json.Unmarshal(p.Bytes, &b); err != nil || b.IPMasq != nil && *b.IPMasq {
+				s.ids, s.chains = true, true
+			}
+		}
 	}
-	return parseConfList(data)
+	return s
 }
 
 func parseConfList(data []byte) (*libcni.NetworkConfigList, error) {

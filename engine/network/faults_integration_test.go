@@ -59,11 +59,13 @@ func TestMissingPlugin(t *testing.T) {
 	tests := []struct {
 		name    string
 		plugins []string
-		want    string
+		want    string // "" for success
 	}{
-		{name: "no plugins at all", want: `plugin type="loopback" failed (add)`},
-		{name: "no bridge", plugins: []string{"loopback", "host-local", "portmap", "firewall"}, want: `plugin type="bridge" failed (add): failed to find plugin "bridge"`},
-		{name: "no firewall", plugins: []string{"loopback", "bridge", "host-local", "portmap"}, want: `plugin type="firewall" failed (add)`},
+		{name: "no plugins at all", want: `plugin type="bridge" failed (add): failed to find plugin "bridge"`},
+		{name: "no bridge", plugins: []string{"host-local", "portmap"}, want: `plugin type="bridge" failed (add): failed to find plugin "bridge"`},
+		{name: "no host-local", plugins: []string{"bridge", "portmap"}, want: `failed to find plugin "host-local"`},
+		// loopback and firewall are no longer needed.
+		{name: "no firewall nor loopback", plugins: []string{"bridge", "host-local", "portmap"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,15 +73,24 @@ func TestMissingPlugin(t *testing.T) {
 			n := f.createNet(t, CreateOptions{Name: "it-missing", Subnet: "10.201.7.0/24", Bridge: "pbit7"})
 			id := newID(t)
 			ns := f.netns(t, id)
-			_, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: ns, Network: n.Name})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
+			a, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: ns, Network: n.Name})
+			ip := ""
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("case %d: Attach = %v, want success", i, err)
+				}
+				ip = a.IP
+				if err := f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name}); err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("case %d: Attach = %v, want an error containing %q", i, err, tt.want)
 			}
 			t.Log(err)
 			if err := RemoveNetNS(ns); err != nil {
 				t.Fatal(err)
 			}
-			assertGone(t, f, n.Name, id, ns, "")
+			assertGone(t, f, n.Name, id, ns, ip)
 		})
 	}
 }
@@ -88,7 +99,7 @@ func TestMissingPlugin(t *testing.T) {
 // plugins before it are undone (no lease, no veth, no rule).
 func TestFailingPlugin(t *testing.T) {
 	ctx := context.Background()
-	dir := pluginDir(t, "loopback", "bridge", "host-local", "firewall")
+	dir := pluginDir(t, "bridge", "host-local")
 	script := "#!/bin/sh\nif [ \"$CNI_COMMAND\" = ADD ]; then\n" +
 		"  echo '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"portmap exploded\"}'\n  exit 1\nfi\nexit 0\n"
 	if err := os.WriteFile(filepath.Join(dir, "portmap"), []byte(script), 0o755); err != nil {

@@ -18,9 +18,10 @@ var sharedChains = map[string]bool{
 }
 
 // sweepIPTables removes every iptables rule whose comment names containerID
-// (bridge masquerade, portmap DNAT) and the per-container chains they jump
-// to. The bridge plugin cannot remove its masquerade chain once the
-// namespace is gone; this catches that and any half-done ADD.
+// (portmap DNAT; the bridge plugin's masquerade of attachments made by an
+// older podbay, with ipMasq) and the per-container chains they jump to. The
+// bridge plugin cannot remove its masquerade chain once the namespace is
+// gone; this catches that and any half-done ADD.
 func sweepIPTables(ctx context.Context, containerID string) error {
 	if _, err := exec.LookPath("iptables"); err != nil {
 		return nil // no iptables, no rules
@@ -152,8 +153,9 @@ func sweepAddressRules(ctx context.Context, ips []string) error {
 	return errors.Join(errs...)
 }
 
-// pluginChains are the per-container chains the bridge (masquerade) and
-// portmap plugins name after the network and container:
+// pluginChains are the per-container chains the bridge (masquerade, with
+// the ipMasq of an older podbay) and portmap plugins name after the network
+// and container:
 // "CNI-" + prefix + sha512(network+id), cut to 28 characters, as the
 // plugins' utils.MustFormatChainNameWithPrefix does.
 func pluginChains(network, containerID string) map[string][]string {

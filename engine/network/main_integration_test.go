@@ -21,6 +21,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envChild) != "" {
 		os.Exit(childAttach())
 	}
+	// firewall and loopback serve only TestDetachLegacyAttachment (what an
+	// older podbay ran).
 	os.Exit(testenv.InPrivateNamespaces(m.Run, "iptables-save", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local",
 		"/usr/lib/cni/portmap", "/usr/lib/cni/firewall", "/usr/lib/cni/loopback"))
 }

@@ -136,8 +136,8 @@ func InNetNS(path string, fn func() error) error {
 	return <-errc
 }
 
-// SetupLoopback brings up "lo" in the namespace at path, for pods with no
-// network (Attach does this through the loopback plugin).
+// SetupLoopback brings up "lo" in the namespace at path, through netlink:
+// for pods with no network, and by Attach in place of the loopback plugin.
 func SetupLoopback(path string) error {
 	return InNetNS(path, func() error {
 		lo, err := netlink.LinkByName("lo")

@@ -354,8 +354,9 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// Remove deletes a network, its IPAM leases and its bridge. It refuses while
-// attachments exist unless opts.Force, which detaches them first.
+// Remove deletes a network, its iptables rules (and the PODBAY chains once
+// empty) with every claim on them, its IPAM leases and its bridge. It refuses while attachments exist
+// unless opts.Force, which detaches them first.
 func (m *Manager) Remove(ctx context.Context, name string, opts RemoveOptions) error {
 	n, err := m.read(name)
 	if err != nil {
@@ -380,6 +381,10 @@ func (m *Manager) Remove(ctx context.Context, name string, opts RemoveOptions) e
 		return err
 	}
 	defer l.unlock()
+	// The rules go first: should that fail, the record stays for a retry.
+	if err := m.removeRules(ctx, name); err != nil {
+		return err
+	}
 	if err := os.Remove(m.recordPath(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing network %q: %w", name, err)
 	}
