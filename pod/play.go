@@ -50,6 +50,20 @@ func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played
 	if err != nil {
 		return nil, err
 	}
+	if len(spec.RuntimeFields) == 0 {
+		// Nothing in the containers waits for the pod's IP or the Services:
+		// they are created while the infra and the network come up.
+		created := make(chan error, 1)
+		go func() { created <- m.createPlayedContainers(ctx, p, &spec, o, played) }()
+		infraErr := m.ensureInfra(ctx, st)
+		if err := errors.Join(infraErr, <-created); err != nil {
+			return nil, err
+		}
+		if err := m.SyncPodServices(ctx, p.ID); err != nil {
+			return nil, err
+		}
+		return played, m.startPlayedContainers(ctx, played)
+	}
 	if err := m.ensureInfra(ctx, st); err != nil {
 		return nil, err
 	}
@@ -71,8 +85,14 @@ func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played
 	if err := m.createPlayedContainers(ctx, p, &spec, o, played); err != nil {
 		return nil, err
 	}
+	return played, m.startPlayedContainers(ctx, played)
+}
+
+// startPlayedContainers runs the init containers in order, each to
+// success, then starts the app containers in parallel.
+func (m *Manager) startPlayedContainers(ctx context.Context, played *PlayedPod) error {
 	if err := m.runInitContainers(ctx, played); err != nil {
-		return nil, err
+		return err
 	}
 	var apps []*state.Container
 	for _, c := range played.Containers {
@@ -80,11 +100,10 @@ func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played
 			apps = append(apps, c)
 		}
 	}
-	err = m.eachParallel(apps, func(c *state.Container) error {
+	return m.eachParallel(apps, func(c *state.Container) error {
 		_, err := m.Start(ctx, c.ID)
 		return err
 	})
-	return played, err
 }
 
 func hostName() string {
