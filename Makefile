@@ -30,14 +30,16 @@ test-unit:
 	$(GO) test ./...
 
 test-integration: build
-	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -p 2 -timeout 40m ./...
+	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -count=1 -p 2 -timeout 40m ./...
 
 # The integration run includes the reliability tests (TestReliability*);
-# test-fuzz adds the bounded fuzz runs.
+# test-fuzz adds the bounded fuzz runs. -count=1: the integration tests drive
+# the built binaries, which go test's cache does not see, so a cached pass
+# could hide a broken binary.
 test: deps lint build
 	$(GO) test -race ./engine/... ./pod/...
 	$(MAKE) test-fuzz
-	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -p 2 -timeout 40m ./...
+	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -count=1 -p 2 -timeout 40m ./...
 
 # Reliability (issue 7): load, killed commands and monitors, a full disk,
 # hostile input (cmd/podbay/reliability_*_integration_test.go), after each
