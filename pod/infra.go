@@ -122,7 +122,7 @@ func (m *Manager) teardownNetwork(ctx context.Context, p *state.Pod, o PodOption
 	}
 	var errs []error
 	if o.Network != "none" {
-		errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: p.ID, Network: o.Network}))
+		errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: p.ID, Network: o.Network, NetNS: m.netnsPath(p.ID)}))
 	}
 	errs = append(errs, network.RemoveNetNS(m.netnsPath(p.ID)))
 	if o.Network != "none" {

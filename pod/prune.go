@@ -192,13 +192,11 @@ func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {
 	if m.Networks != nil {
 		nets, err := m.Networks.List(ctx)
 		errs = append(errs, err)
+		// Every network: a play killed inside ADD leaves no attachment
+		// record, yet may leave a lease, a veth in the namespace or a claim
+		// on the network's rules; Detach of nothing is cheap.
 		for _, n := range nets {
-			atts, _ := m.Networks.Attachments(ctx, n.Name)
-			for _, a := range atts {
-				if a.ContainerID == id {
-					errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: id, Network: n.Name}))
-				}
-			}
+			errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: id, Network: n.Name, NetNS: m.netnsPath(id)}))
 		}
 	}
 	errs = append(errs, network.RemoveNetNS(m.netnsPath(id)))

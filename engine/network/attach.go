@@ -358,10 +358,13 @@ func (m *Manager) detachConfig(opts AttachOptions, a *Attachment) ([]byte, error
 	}
 	// Neither is left by a Detach that already succeeded, and by a process
 	// killed inside ADD. Without a lease ADD got no further than the bridge
-	// plugin's veth, which dies with the namespace (portmap, an older
-	// podbay's ipMasq and firewall all run after host-local leased the
-	// address): nothing to do, and a second Detach costs no plugin run.
-	if len(m.leasedIPs(opts.Network, opts.ContainerID)) == 0 {
+	// plugin's veth (portmap, an older podbay's ipMasq and firewall all run
+	// after host-local leased the address), which dies with the namespace:
+	// with the namespace gone there is nothing to do, and a second Detach
+	// costs no plugin run. With the namespace still there, DEL removes the
+	// veth now rather than whenever the kernel gets round to destroying the
+	// namespace.
+	if len(m.leasedIPs(opts.Network, opts.ContainerID)) == 0 && !IsNetNS(opts.NetNS) {
 		return nil, nil
 	}
 	// Else DEL with the network's config (plugins treat DEL of nothing as

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func newStore(t *testing.T) *Store {
@@ -131,4 +135,119 @@ func TestConcurrentUpdates(t *testing.T) {
 	if ok != 20 || inUse != 20 {
 		t.Errorf("%d stored and %d refused, want 20 and 20", ok, inUse)
 	}
+}
+
+// TestReadModifyWriteUnderContention: increments from many goroutines,
+// with readers in between, are none of them lost; each goroutine opens
+// the store as a podbay process would (its own Store value).
+func TestReadModifyWriteUnderContention(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, err := Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	const writers, rounds = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*writers*rounds)
+	for w := 0; w < writers; w++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			s, err := Open(dir)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for r := 0; r < rounds; r++ {
+				errs <- s.Update(ctx, func(tx *Tx) error {
+					var n int
+					if err := tx.Object("counter", "n", &n); err != nil && !errors.Is(err, ErrNotFound) {
+						return err
+					}
+					return tx.PutObject("counter", "n", n+1)
+				})
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			s, err := Open(dir)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for r := 0; r < rounds; r++ {
+				errs <- s.View(ctx, func(tx *Tx) error {
+					var n int
+					if err := tx.Object("counter", "n", &n); err != nil && !errors.Is(err, ErrNotFound) {
+						return err
+					}
+					return nil
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := Open(dir)
+	var n int
+	if err := s.View(ctx, func(tx *Tx) error { return tx.Object("counter", "n", &n) }); err != nil {
+		t.Fatal(err)
+	}
+	if n != writers*rounds {
+		t.Fatalf("counter = %d, want %d", n, writers*rounds)
+	}
+}
+
+// TestLockHonoursContext: a writer waiting for another process' lock gives
+// up with the context.
+func TestLockHonoursContext(t *testing.T) {
+	s := newStore(t)
+	// Another process' writer: the lock file held exclusively from another
+	// open file description.
+	f, err := os.OpenFile(s.Path()+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Update(ctx, func(tx *Tx) error { return nil }) }()
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Update with a held lock and a cancelled context: %v", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(context.Background(), func(tx *Tx) error { return nil }); err != nil {
+		t.Fatalf("Update once the lock is free: %v", err)
+	}
+}
+
+// BenchmarkConcurrentUpdates: the transactions of one play's pods, eight
+// at a time.
+func BenchmarkConcurrentUpdates(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(4)
+	var i atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := fmt.Sprintf("c%d", i.Add(1))
+			if err := s.Update(ctx, func(tx *Tx) error { return tx.PutObject("bench", id, id) }); err != nil {
+				b.Error(err)
+			}
+		}
+	})
 }
