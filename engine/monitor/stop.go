@@ -128,7 +128,18 @@ func readGrace(path string, c *container) (time.Duration, bool) {
 func (s *supervisor) serveStops() {
 	if grace, ok := readGrace(s.cfg.stopAllPath(), nil); ok {
 		os.Remove(s.cfg.stopAllPath())
+		s.mu.Lock()
+		s.stoppingAll = true
+		s.mu.Unlock()
 		go s.stopAll(grace)
+	}
+	s.mu.Lock()
+	all := s.stoppingAll
+	s.mu.Unlock()
+	if all {
+		// stopAll orders the stops itself (sidecars last); the stop files
+		// it writes only forbid restarts and must not stop a sidecar early.
+		return
 	}
 	entries, _ := os.ReadDir(s.cfg.Dir)
 	pending := s.pendingAdds()

@@ -54,8 +54,11 @@ type supervisor struct {
 	// exit is recorded (restarts and back-offs included), by id.
 	containers map[string]*container
 	adding     map[string]bool // add requests being served, by id
-	idle       chan struct{}   // signalled when containers becomes empty
-	seq        int             // admissions so far
+	// stoppingAll is set once a StopAll request is taken: from then on
+	// stopAll alone stops containers.
+	stoppingAll bool
+	idle        chan struct{} // signalled when containers becomes empty
+	seq         int           // admissions so far
 	// commands is held shared by every runtime command in flight and
 	// exclusively while reaping unknown children.
 	commands sync.RWMutex

@@ -322,7 +322,9 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 		ips = m.leasedIPs(opts.Network, opts.ContainerID)
 	}
 	var errs []error
-	if err := m.delList(ctx, list, opts.runtimeConf(netns), false); err != nil {
+	// Without a record (a play killed inside ADD), a plugin that is not
+	// installed, or whose IPAM plugin is not, did nothing to undo.
+	if err := m.delList(ctx, list, opts.runtimeConf(netns), a == nil); err != nil {
 		errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
 	}
 	errs = append(errs, sweep(ctx, s, opts.Network, opts.ContainerID, ips))
