@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
@@ -250,21 +250,13 @@ func nsFile(t specs.LinuxNamespaceType) string {
 // removeCgroup removes a cgroup directory (relative to each hierarchy) from
 // every mounted cgroup v1 hierarchy and the v2 tree; missing is fine.
 func removeCgroup(rel string) error {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, line := range strings.Split(string(data), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok || !(strings.HasPrefix(post, "cgroup ") || strings.HasPrefix(post, "cgroup2 ")) {
-			continue
-		}
-		f := strings.Fields(pre)
-		if len(f) < 5 {
-			continue
-		}
-		dir := filepath.Join(f[4], rel)
+	for _, m := range mounts {
+		dir := filepath.Join(m, rel)
 		if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
 			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", dir, err))
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/engine/cgroups"
 )
 
 // cgroupRemoveWait bounds the wait for a dead container's cgroups to empty.
@@ -26,7 +28,7 @@ func deleteStoppedRunc(root, id, cgroup string) bool {
 	if root == "" || id == "" || cgroup == "" || strings.Contains(id, "/") {
 		return false
 	}
-	mounts, err := cgroupMounts()
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return false
 	}
@@ -37,26 +39,6 @@ func deleteStoppedRunc(root, id, cgroup string) bool {
 		}
 	}
 	return os.RemoveAll(filepath.Join(root, id)) == nil
-}
-
-// cgroupMounts lists the mount points of the cgroup v1 hierarchies and the
-// v2 tree.
-func cgroupMounts() ([]string, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok || !(strings.HasPrefix(post, "cgroup ") || strings.HasPrefix(post, "cgroup2 ")) {
-			continue
-		}
-		if f := strings.Fields(pre); len(f) >= 5 {
-			mounts = append(mounts, f[4])
-		}
-	}
-	return mounts, nil
 }
 
 // removeCgroupTree removes cgroup directory p and any below it, deepest

@@ -126,16 +126,15 @@ func readGrace(path string, c *container) (time.Duration, bool) {
 
 // serveStops acts on the stop requests in cfg.Dir.
 func (s *supervisor) serveStops() {
-	if grace, ok := readGrace(s.cfg.stopAllPath(), nil); ok {
+	grace, requested := readGrace(s.cfg.stopAllPath(), nil)
+	s.mu.Lock()
+	all := s.stoppingAll || requested
+	s.stoppingAll = all
+	s.mu.Unlock()
+	if requested {
 		os.Remove(s.cfg.stopAllPath())
-		s.mu.Lock()
-		s.stoppingAll = true
-		s.mu.Unlock()
 		go s.stopAll(grace)
 	}
-	s.mu.Lock()
-	all := s.stoppingAll
-	s.mu.Unlock()
 	if all {
 		// stopAll orders the stops itself (sidecars last); the stop files
 		// it writes only forbid restarts and must not stop a sidecar early.

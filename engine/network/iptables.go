@@ -70,12 +70,21 @@ func sweepTable(ctx context.Context, table, containerID string) error {
 }
 
 func iptables(ctx context.Context, args ...string) ([]byte, error) {
+	return runIPTables(ctx, nil, "iptables", append([]string{"-w"}, args...)...)
+}
+
+// runIPTables runs one of the iptables tools, stdin (if any) as its input;
+// an error carries the tool's own message.
+func runIPTables(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "iptables", append([]string{"-w"}, args...)...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stderr = &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("iptables %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return nil, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
 }

@@ -366,11 +366,8 @@ func iptablesRestore(ctx context.Context, script []byte) error {
 	if len(script) == 0 {
 		return nil
 	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "iptables-restore", "-w", "--noflush")
-	cmd.Stdin, cmd.Stderr = bytes.NewReader(script), &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("iptables-restore: %w: %s (input:\n%s)", err, strings.TrimSpace(stderr.String()), script)
+	if _, err := runIPTables(ctx, script, "iptables-restore", "-w", "--noflush"); err != nil {
+		return fmt.Errorf("%w (input:\n%s)", err, script)
 	}
 	return nil
 }
