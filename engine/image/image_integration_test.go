@@ -295,6 +295,52 @@ func TestPullErrors(t *testing.T) {
 	}
 }
 
+// A registry that serves a layer whose bytes do not match its digest: the
+// pull fails naming the layer and the mismatch, and stores nothing. The
+// compressed digest is checked only by the registry client as it reads
+// (ingest does not hash the stream twice), so this guards that check.
+func TestPullCorruptBlob(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	reg := testenv.StartRegistryIn(t, dir)
+	img := withExtraLayer(t, testenv.BusyboxImage(t), "extra.txt")
+	ref := testenv.PushImage(t, reg, "test/corrupt:1", img)
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dig, err := layers[len(layers)-1].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := testenv.BlobData(dir, dig.String())
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the registry's copy of layer %s: %v", dig, err)
+	}
+	// The gzip header's MTIME (bytes 4-7) is in no checksum: the layer still
+	// decompresses to the content the image config names, so only the
+	// compressed digest can tell.
+	data[4] ^= 0xff
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newStore(t)
+	_, err = s.Pull(ctx, ref, insecure)
+	t.Logf("corrupt blob: %v", err)
+	if err == nil || !strings.Contains(err.Error(), dig.String()) || !strings.Contains(err.Error(), "checksum") {
+		t.Fatalf("pull of a corrupt layer: err = %v, want a checksum error naming %s", err, dig)
+	}
+	imgs, _ := s.List(ctx)
+	if len(imgs) != 0 || layerCount(t, s) != 0 {
+		t.Errorf("failed pull left %d images, %d layers", len(imgs), layerCount(t, s))
+	}
+	blobs, _ := os.ReadDir(filepath.Join(s.Root(), "blobs", "sha256"))
+	if len(blobs) != 0 {
+		t.Errorf("failed pull left %d blobs", len(blobs))
+	}
+}
+
 func TestAuthFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "auth.json")

@@ -38,6 +38,10 @@ type ingestRequest struct {
 	names    []string // canonical
 	digests  []string // e.g. the manifest list digest
 	progress io.Writer
+	// verified: the source checks each compressed blob against its digest
+	// as it is read (ggcr's registry client does, failing the read at its
+	// end), so ingest need not hash the stream a second time.
+	verified bool
 }
 
 // ingest stores every layer of req.img (unpacked once, verified) and then commits it to the index.
@@ -129,7 +133,7 @@ func (s *Store) fetchLayers(ctx context.Context, req ingestRequest, m *v1.Manife
 				return
 			}
 			defer func() { <-sem }()
-			res, err := s.ensureLayer(ctx, req.img, desc, cfg.RootFS.DiffIDs[i])
+			res, err := s.ensureLayer(ctx, req, desc, cfg.RootFS.DiffIDs[i])
 			if err != nil {
 				errs[i] = fmt.Errorf("layer %s: %w", desc.Digest, err)
 				cancel()
@@ -178,7 +182,7 @@ func (r layerResult) verb() string {
 }
 
 // ensureLayer makes sure the layer's compressed blob and its unpacked directory exist.
-func (s *Store) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descriptor, diffID v1.Hash) (layerResult, error) {
+func (s *Store) ensureLayer(ctx context.Context, req ingestRequest, desc v1.Descriptor, diffID v1.Hash) (layerResult, error) {
 	dir, blob := s.layerPath(diffID.String()), s.blobPath(desc.Digest.String())
 	haveDir, haveBlob := exists(dir), exists(blob)
 	if haveDir && haveBlob {
@@ -194,7 +198,7 @@ func (s *Store) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descripto
 		src, err = os.Open(blob)
 	} else {
 		var l v1.Layer
-		if l, err = img.LayerByDigest(desc.Digest); err == nil {
+		if l, err = req.img.LayerByDigest(desc.Digest); err == nil {
 			src, err = l.Compressed()
 		}
 	}
@@ -203,7 +207,8 @@ func (s *Store) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descripto
 	}
 	defer src.Close()
 	tmpBlob, tmpDir := filepath.Join(t.path, "blob"), filepath.Join(t.path, "rootfs")
-	if err := s.unpack(ctx, src, unpackTarget{blob: tmpBlob, dir: tmpDir, writeBlob: !haveBlob, extract: !haveDir}, desc.Digest, diffID); err != nil {
+	to := unpackTarget{blob: tmpBlob, dir: tmpDir, writeBlob: !haveBlob, extract: !haveDir, verified: !haveBlob && req.verified}
+	if err := s.unpack(ctx, src, to, desc.Digest, diffID); err != nil {
 		return layerResult{}, err
 	}
 	res := layerResult{}
@@ -227,12 +232,17 @@ func (s *Store) ensureLayer(ctx context.Context, img v1.Image, desc v1.Descripto
 type unpackTarget struct {
 	blob, dir          string
 	writeBlob, extract bool
+	verified           bool // the reader itself fails unless the compressed digest matches
 }
 
-// unpack streams src once: into the blob file, through the digest check and, decompressed, into the extractor.
+// unpack streams src once: into the blob file, through the digest check
+// (unless the source checks it) and, decompressed, into the extractor.
 func (s *Store) unpack(ctx context.Context, src io.Reader, to unpackTarget, digest, diffID v1.Hash) error {
+	var w []io.Writer
 	dh := sha256.New()
-	w := []io.Writer{dh}
+	if !to.verified {
+		w = append(w, dh)
+	}
 	blobW := &firstErrWriter{}
 	if to.writeBlob {
 		f, err := os.Create(to.blob)
@@ -243,7 +253,11 @@ func (s *Store) unpack(ctx context.Context, src io.Reader, to unpackTarget, dige
 		blobW.w = f
 		w = append(w, blobW)
 	}
-	in := io.TeeReader(src, io.MultiWriter(w...))
+	srcR := &firstErrReader{r: src}
+	var in io.Reader = srcR
+	if len(w) > 0 {
+		in = io.TeeReader(srcR, io.MultiWriter(w...))
+	}
 	if to.extract {
 		if err := os.Mkdir(to.dir, 0o755); err != nil {
 			return err
@@ -255,6 +269,11 @@ func (s *Store) unpack(ctx context.Context, src io.Reader, to unpackTarget, dige
 				// extractor then only saw a cut stream.
 				return fmt.Errorf("writing layer blob: %w", blobW.err)
 			}
+			if srcR.err != nil {
+				// The source failed (a cut connection, a checksum the
+				// registry client refused): not the layer's format.
+				return fmt.Errorf("reading layer: %w", srcR.err)
+			}
 			return err
 		}
 		if got := "sha256:" + hex.EncodeToString(uh.Sum(nil)); got != diffID.String() {
@@ -263,6 +282,9 @@ func (s *Store) unpack(ctx context.Context, src io.Reader, to unpackTarget, dige
 	}
 	if _, err := io.Copy(io.Discard, in); err != nil {
 		return fmt.Errorf("reading layer: %w", err)
+	}
+	if to.verified {
+		return nil
 	}
 	if got := "sha256:" + hex.EncodeToString(dh.Sum(nil)); got != digest.String() {
 		return fmt.Errorf("content has digest %s, the manifest says %s", got, digest)
@@ -401,6 +423,21 @@ type firstErrWriter struct {
 func (f *firstErrWriter) Write(p []byte) (int, error) {
 	n, err := f.w.Write(p)
 	if err != nil && f.err == nil {
+		f.err = err
+	}
+	return n, err
+}
+
+// firstErrReader remembers the first error other than io.EOF of the reader
+// it wraps.
+type firstErrReader struct {
+	r   io.Reader
+	err error
+}
+
+func (f *firstErrReader) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if err != nil && err != io.EOF && f.err == nil {
 		f.err = err
 	}
 	return n, err

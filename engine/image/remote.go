@@ -54,7 +54,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	if _, isDigest := r.(name.Digest); !isDigest {
 		names = []string{canon}
 	}
-	out, err := s.ingest(ctx, ingestRequest{img: img, names: names, digests: extra, progress: opts.Progress})
+	out, err := s.ingest(ctx, ingestRequest{img: img, names: names, digests: extra, progress: opts.Progress, verified: true})
 	if err != nil {
 		return nil, fmt.Errorf("pulling %q: %w", canon, registryError(r, err))
 	}

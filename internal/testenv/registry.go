@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +23,16 @@ const RegistryBinary = "/usr/bin/docker-registry"
 // waits until /v2/ answers and stops it on cleanup; it returns "127.0.0.1:PORT".
 func StartRegistry(t testing.TB) string {
 	t.Helper()
+	return StartRegistryIn(t, t.TempDir())
+}
+
+// StartRegistryIn is StartRegistry with its files in dir: the blobs are
+// under BlobData(dir, digest).
+func StartRegistryIn(t testing.TB, dir string) string {
+	t.Helper()
 	if _, err := os.Stat(RegistryBinary); err != nil {
 		t.Fatalf("registry binary missing (apt-get install docker-registry): %v", err)
 	}
-	dir := t.TempDir()
 	addr := freeAddr(t)
 	cfg := fmt.Sprintf(`version: 0.1
 log:
@@ -112,4 +119,11 @@ func PushIndex(t testing.TB, registryAddr, repo string, idx v1.ImageIndex) strin
 		t.Fatalf("pushing %s: %v", ref, err)
 	}
 	return ref.Name()
+}
+
+// BlobData is where the registry of StartRegistryIn(dir) keeps the content
+// of blob digest ("sha256:HEX"); it serves that file as it is.
+func BlobData(dir, digest string) string {
+	hex := strings.TrimPrefix(digest, "sha256:")
+	return filepath.Join(dir, "data", "docker", "registry", "v2", "blobs", "sha256", hex[:2], hex, "data")
 }
