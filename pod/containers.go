@@ -117,6 +117,11 @@ func (m *Manager) resolveImage(ctx context.Context, ref, policy string, opts ima
 // Create makes a container: its record, root filesystem and OCI bundle.
 // On any error nothing is left behind.
 func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Container, err error) {
+	return m.create(ctx, o, NewID())
+}
+
+// create is Create with the new container's id chosen by the caller.
+func (m *Manager) create(ctx context.Context, o ContainerOptions, id string) (c *state.Container, err error) {
 	randomName := o.Name == ""
 	if randomName {
 		o.Name = RandomName()
@@ -139,7 +144,6 @@ func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Cont
 			return nil, fmt.Errorf("container in pod %s: the network is the pod's; drop --network", p.Name)
 		}
 	}
-	id := NewID()
 	c = &state.Container{
 		ID: id, Name: o.Name, Image: firstName(img, o.Image), ImageID: img.ID, Created: time.Now().UTC(),
 		Bundle: m.containerDir(id), Rootfs: filepath.Join(m.containerRunDir(id), "rootfs"),

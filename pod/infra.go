@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/podbay/podbay/engine/cgroups"
+	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
@@ -33,6 +34,10 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		return nil
 	}
 	o := st.Options
+	// The pod's monitor starts now and waits for the infra's config: its
+	// exec and start-up overlap the network set-up.
+	pre, _ := monitor.Prelaunch(m.MonitorBin, m.podMonitorConfig(st.Pod.ID))
+	defer pre.Cancel() // unless handed over
 	netns, err := m.setupNetNS(st.Pod, o)
 	if err != nil {
 		return err
@@ -44,7 +49,7 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		att, err = m.attachNetwork(ctx, st.Pod, o, netns)
 		attached <- err
 	}()
-	infraErr := m.startInfra(ctx, st, o)
+	infraErr := m.startInfra(ctx, st, o, pre)
 	err = <-attached
 	if err == nil {
 		err = infraErr
@@ -65,8 +70,9 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	return nil
 }
 
-// startInfra writes the infra's bundle and starts it.
-func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o PodOptions) error {
+// startInfra writes the infra's bundle and starts it (pre: the pod's
+// monitor, prelaunched, or nil).
+func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o PodOptions, pre *monitor.Pending) error {
 	spec, err := m.infraSpec(st, o)
 	if err != nil {
 		return err
@@ -74,7 +80,7 @@ func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o PodOptions) e
 	if err := runtime.WriteBundle(st.Infra.Bundle, spec); err != nil {
 		return err
 	}
-	_, err = m.Start(ctx, st.Infra.ID)
+	_, err = m.start(ctx, st.Infra.ID, pre)
 	return err
 }
 

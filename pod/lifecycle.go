@@ -17,6 +17,13 @@ import (
 
 // Start starts a created or exited container under a new monitor.
 func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, error) {
+	return m.start(ctx, ref, nil)
+}
+
+// start is Start with a monitor prelaunched for the container's monitor
+// directory (or nil); it is used or cancelled before start returns.
+func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (*state.Container, error) {
+	defer pre.Cancel() // unless handed over
 	c, err := m.Lookup(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -51,12 +58,49 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 	if err := os.Remove(m.exitFile(c.ID)); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
+	return m.startPrepared(ctx, c, pre)
+}
+
+// Run creates a container and starts it (run without its foreground part).
+// A standalone container's monitor is started first and waits for its
+// config, so that its exec and start-up overlap the creation. On error
+// nothing is left behind.
+func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container, error) {
+	id := NewID()
+	var pre *monitor.Pending
+	if o.Pod == "" && m.MonitorBin != "" {
+		// No monitor yet: Start would launch one in any case.
+		pre, _ = monitor.Prelaunch(m.MonitorBin, m.monitorConfig(&state.Container{ID: id}))
+	}
+	c, err := m.create(ctx, o, id)
+	if err != nil {
+		pre.Cancel()
+		return nil, err
+	}
+	if c.PodID != "" {
+		err = m.joinPod(ctx, c)
+	}
+	if err == nil {
+		c, err = m.startPrepared(ctx, c, pre)
+	}
+	if err != nil {
+		pre.Cancel()
+		_, rmErr := m.Remove(context.WithoutCancel(ctx), id, RemoveOptions{Force: true})
+		return nil, errors.Join(err, rmErr)
+	}
+	return c, nil
+}
+
+// startPrepared starts c, whose root filesystem is mounted and bundle
+// written, under its monitor (pre: one prelaunched for it, or nil) and
+// records it running.
+func (m *Manager) startPrepared(ctx context.Context, c *state.Container, pre *monitor.Pending) (*state.Container, error) {
 	mc, err := m.monitorContainer(ctx, c)
 	if err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	started, err := monitor.Start(ctx, m.MonitorBin, m.monitorConfig(c), mc)
+	started, err := monitor.StartPending(ctx, m.MonitorBin, pre, m.monitorConfig(c), mc)
 	m.Log.Debug("monitor started the container", "took", time.Since(t0))
 	if err != nil {
 		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)

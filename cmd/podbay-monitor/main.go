@@ -20,6 +20,11 @@ import (
 // syncFd is the start-report pipe handed over by monitor.Launch.
 const syncFd = 3
 
+// goFd, when open, is the pipe of a prelaunched monitor (monitor.Prelaunch):
+// one byte when the config is there to read; closed without one, the
+// monitor exits at once, having touched nothing.
+const goFd = 4
+
 func main() {
 	// monitor.Launch sets GOMAXPROCS=1 in the environment so that it
 	// applies from the start; the runtime's children must not inherit it.
@@ -34,6 +39,15 @@ func main() {
 func run() error {
 	if len(os.Args) != 3 || os.Args[1] != "--config" {
 		return fmt.Errorf("usage: podbay-monitor --config FILE")
+	}
+	if _, err := unix.FcntlInt(goFd, unix.F_GETFD, 0); err == nil {
+		var b [1]byte
+		f := os.NewFile(goFd, "go")
+		n, _ := f.Read(b[:])
+		f.Close()
+		if n == 0 {
+			return nil // cancelled, or the caller died
+		}
 	}
 	var sync *os.File
 	if _, err := unix.FcntlInt(syncFd, unix.F_GETFD, 0); err == nil {

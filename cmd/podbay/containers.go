@@ -181,17 +181,17 @@ func newRunCommand(g *globals, run bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := m.Create(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
 			if !run {
+				c, err := m.Create(cmd.Context(), o)
+				if err != nil {
+					return err
+				}
 				fmt.Fprintln(cmd.OutOrStdout(), c.ID)
 				return nil
 			}
-			if _, err := m.Start(cmd.Context(), c.ID); err != nil {
-				_, rmErr := m.Remove(cmd.Context(), c.ID, pod.RemoveOptions{Force: true})
-				return errors.Join(err, rmErr)
+			c, err := m.Run(cmd.Context(), o)
+			if err != nil {
+				return err
 			}
 			if f.detach {
 				fmt.Fprintln(cmd.OutOrStdout(), c.ID)

@@ -28,6 +28,20 @@ const pollInterval = 5 * time.Millisecond
 // or with the runtime's error, in which case c left nothing behind and the
 // pod's other containers are untouched.
 func Start(ctx context.Context, binary string, cfg Config, c Container) (*StartedContainer, error) {
+	return start(ctx, func(cfg Config) (*Started, error) { return Launch(ctx, binary, cfg) }, cfg, c)
+}
+
+// StartPending is Start with a monitor prelaunched for cfg.Dir: handed c if
+// no monitor runs there yet, else cancelled. A nil p is Start.
+func StartPending(ctx context.Context, binary string, p *Pending, cfg Config, c Container) (*StartedContainer, error) {
+	if p == nil {
+		return Start(ctx, binary, cfg, c)
+	}
+	defer p.Cancel() // unless handed over
+	return start(ctx, func(cfg Config) (*Started, error) { return p.launch(ctx, cfg) }, cfg, c)
+}
+
+func start(ctx context.Context, launch func(Config) (*Started, error), cfg Config, c Container) (*StartedContainer, error) {
 	cfg.Containers = []Container{c}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -44,7 +58,7 @@ func Start(ctx context.Context, binary string, cfg Config, c Container) (*Starte
 		// Under the lock: no running monitor can decide to exit meanwhile,
 		// and no other Start launches a second monitor.
 		defer unlock()
-		started, err := Launch(ctx, binary, cfg)
+		started, err := launch(cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -84,7 +98,9 @@ func requestAdd(cfg *Config, c Container, pid int) error {
 func awaitAnswer(ctx context.Context, cfg *Config, id string, pid int) (*StartedContainer, error) {
 	ctx, cancel := withDefaultTimeout(ctx, answerTimeout)
 	defer cancel()
-	tick := time.NewTicker(pollInterval)
+	w := watchDir(cfg.Dir)
+	defer w.Close()
+	tick := time.NewTicker(w.Interval())
 	defer tick.Stop()
 	for {
 		if data, err := os.ReadFile(cfg.answerPath(id, answerFailed)); err == nil {
@@ -111,6 +127,7 @@ func awaitAnswer(ctx context.Context, cfg *Config, id string, pid int) (*Started
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("starting container %q: waiting for monitor %d: %w", id, pid, ctx.Err())
+		case <-w.C():
 		case <-tick.C:
 		}
 	}

@@ -83,9 +83,14 @@ func request(cfg *Config, path string, grace time.Duration, what string) (int, e
 	return pid, nil
 }
 
-// awaitGone polls until path is removed (or, for "", the monitor exits).
+// awaitGone waits until path is removed (or, for "", the monitor exits).
 func awaitGone(ctx context.Context, cfg *Config, path string, pid int) error {
-	tick := time.NewTicker(pollInterval)
+	var w *dirWatch
+	if path != "" { // a monitor's exit is no event in its directory
+		w = watchDir(cfg.Dir)
+		defer w.Close()
+	}
+	tick := time.NewTicker(w.Interval())
 	defer tick.Stop()
 	for {
 		alive := isMonitorOf(cfg, pid)
@@ -103,6 +108,7 @@ func awaitGone(ctx context.Context, cfg *Config, path string, pid int) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for monitor %d to stop %q: %w", pid, cfg.ID, ctx.Err())
+		case <-w.C():
 		case <-tick.C:
 		}
 	}
