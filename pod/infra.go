@@ -187,6 +187,7 @@ func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
 		runtime.WithRootfs(rootfs, true),
 		runtime.WithArgs("/pause", "pause"),
 		runtime.WithBindMount(m.MonitorBin, "/pause", true),
+		runtime.WithNamespaceHolderMounts(),
 		runtime.WithCgroupsPath(podCgroup(st.Pod.ID) + "/" + st.Infra.ID[:12]),
 		runtime.WithCapDrop("ALL"),
 		runtime.WithNoNewPrivileges(),

@@ -177,6 +177,25 @@ func WithNoNewPrivileges() SpecOpt {
 	}
 }
 
+// WithNamespaceHolderMounts trims the default mounts to what a process
+// that only holds namespaces needs (a pod's infra): /proc (which runc
+// itself uses), /dev and /dev/shm. It drops /dev/pts, /dev/mqueue, /sys and
+// the cgroup hierarchy, and the masked and read-only paths under /sys. Each
+// dropped mount is work runc does on a pod's critical path: the cgroup
+// hierarchy alone is a mount per controller on cgroups v1.
+func WithNamespaceHolderMounts() SpecOpt {
+	return func(s *specs.Spec) error {
+		drop := map[string]bool{"/dev/pts": true, "/dev/mqueue": true, "/sys": true, "/sys/fs/cgroup": true}
+		s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return drop[m.Destination] })
+		if s.Linux != nil {
+			underSys := func(p string) bool { return p == "/sys" || strings.HasPrefix(p, "/sys/") }
+			s.Linux.MaskedPaths = slices.DeleteFunc(s.Linux.MaskedPaths, underSys)
+			s.Linux.ReadonlyPaths = slices.DeleteFunc(s.Linux.ReadonlyPaths, underSys)
+		}
+		return nil
+	}
+}
+
 // WithBindMount bind-mounts host path src at dst.
 func WithBindMount(src, dst string, readonly bool) SpecOpt {
 	return func(s *specs.Spec) error {

@@ -145,6 +145,25 @@ func TestWithBindMount(t *testing.T) {
 	wantErr(t, WithBindMount("/h", "rel", false), "not absolute")
 }
 
+func TestWithNamespaceHolderMounts(t *testing.T) {
+	s := mustSpec(t, WithBindMount("/host/pause", "/pause", true), WithNamespaceHolderMounts())
+	var dests []string
+	for _, m := range s.Mounts {
+		dests = append(dests, m.Destination)
+	}
+	if want := []string{"/proc", "/dev", "/dev/shm", "/pause"}; !slices.Equal(dests, want) {
+		t.Errorf("mounts = %v, want %v", dests, want)
+	}
+	for _, p := range append(slices.Clone(s.Linux.MaskedPaths), s.Linux.ReadonlyPaths...) {
+		if strings.HasPrefix(p, "/sys") {
+			t.Errorf("path %s under the dropped /sys is still masked or read-only", p)
+		}
+	}
+	if !slices.Contains(s.Linux.MaskedPaths, "/proc/kcore") || !slices.Contains(s.Linux.ReadonlyPaths, "/proc/sys") {
+		t.Errorf("the /proc paths must stay masked and read-only: %v %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+}
+
 func TestWithTmpfs(t *testing.T) {
 	s := mustSpec(t, WithTmpfs("/run"), WithTmpfs("/cache", "size=1m"))
 	if m := findMount(s, "/run"); m == nil || m.Type != "tmpfs" || !slices.Contains(m.Options, "noexec") {
