@@ -38,7 +38,7 @@ func handOver(use, short string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return syscall.Exec(bin, append([]string{bin}, os.Args[1:]...), os.Environ())
+			return syscall.Exec(bin, append([]string{bin}, os.Args[1:]...), handoverEnv(os.Environ()))
 		},
 	}
 }

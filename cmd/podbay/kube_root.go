@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { dropHandoverGOGC() }
+
 func newKubeCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
 	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false), newKubeJobControllerCommand(g), newServicesSyncCommand(g))
