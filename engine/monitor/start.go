@@ -192,6 +192,23 @@ func alivePid(cfg *Config) int {
 	return pid
 }
 
+// exiting tells whether pid, no longer a live monitor by isMonitorOf, is
+// still a process on its way out: one that has released its memory (so its
+// command line reads empty) but is not a zombie yet. Waiting for an exit
+// ends only after that window, so that the caller finds the process gone.
+func exiting(pid int) bool {
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(cmdline) > 0 {
+		return false // gone, or the pid belongs to another process now
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
+}
+
 // isMonitorOf tells whether pid is a live (not zombie) monitor run with
 // cfg's config file.
 func isMonitorOf(cfg *Config, pid int) bool {

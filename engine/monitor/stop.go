@@ -102,7 +102,7 @@ func awaitGone(ctx context.Context, cfg *Config, path string, pid int) error {
 				os.Remove(path)
 				return fmt.Errorf("stopping %q: monitor %d exited: %w", filepath.Base(path), pid, ErrNoMonitor)
 			}
-		} else if !alive {
+		} else if !alive && !exiting(pid) {
 			return nil
 		}
 		select {

@@ -48,3 +48,12 @@ func TestDirWatchNilPolls(t *testing.T) {
 		t.Error("a watch on a missing directory")
 	}
 }
+
+func TestExitingOnlyForAProcessOnItsWayOut(t *testing.T) {
+	if exiting(os.Getpid()) {
+		t.Error("a running process (non-empty command line) counted as exiting")
+	}
+	if exiting(1 << 30) {
+		t.Error("a pid that does not exist counted as exiting")
+	}
+}
