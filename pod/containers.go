@@ -306,6 +306,12 @@ func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []err
 	}
 	if c.PodID == "" {
 		m.stopStrayMonitor(ctx, c.ID) // a pod's monitor is shared: it exits after its last container
+		// The runtime that a stray monitor was running (a command killed
+		// just after handing the container over) may have created the
+		// container since the first look.
+		if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
+			_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
+		}
 	}
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
@@ -313,6 +319,11 @@ func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []err
 	cg := "/podbay/" + c.ID
 	if c.PodID != "" {
 		cg = podCgroup(c.PodID) + "/" + c.ID[:12]
+	}
+	// Whatever is still in the container's cgroup belongs to nobody now:
+	// an orphan of a runtime stopped half-way would outlive the removal.
+	if err := killCgroup(ctx, cg); err != nil {
+		m.Log.Warn("killing what is left in the container's cgroup", "id", c.ID, "err", err)
 	}
 	if err := removeCgroup(cg); err != nil {
 		m.Log.Warn("removing the container's cgroup", "id", c.ID, "err", err)
@@ -350,6 +361,9 @@ func (m *Manager) stopStrayMonitor(ctx context.Context, id string) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	if processAlive(pid, start) {
+		// The monitor leads its own session and process group (Setsid):
+		// the group takes the runtime it may be running with it.
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

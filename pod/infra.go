@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -252,6 +255,38 @@ func nsFile(t specs.LinuxNamespaceType) string {
 		return "net"
 	}
 	return string(t)
+}
+
+// killCgroup SIGKILLs every process in cgroup rel (under each mounted
+// hierarchy) and waits, up to 2 s, until they are gone.
+func killCgroup(ctx context.Context, rel string) error {
+	mounts, err := cgroups.Mounts()
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		left := 0
+		for _, m := range mounts {
+			data, err := os.ReadFile(filepath.Join(m, rel, "cgroup.procs"))
+			if err != nil {
+				continue // not in this hierarchy, or gone
+			}
+			for _, f := range strings.Fields(string(data)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+					left++
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("cgroup %s: %d processes survive SIGKILL", rel, left)
+		}
+		time.Sleep(5 * time.Millisecond) // the kernel reaps them; no event to wait on
+	}
 }
 
 // removeCgroup removes a cgroup directory (relative to each hierarchy) from

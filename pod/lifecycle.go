@@ -155,17 +155,32 @@ func (m *Manager) Stop(ctx context.Context, ref string, o StopOptions) (*state.C
 	}
 	// No monitor (killed): signal through the runtime.
 	if o.Timeout > 0 {
-		if err := m.Runtime.Kill(ctx, c.ID, sig, runtime.KillOptions{}); err != nil && processAlive(c.Pid, c.PidStart) {
+		if err := m.killWithoutMonitor(ctx, c, sig, false); err != nil {
 			return nil, fmt.Errorf("stopping %s: %w", c.Name, err)
 		}
 		if c, err = m.WaitExit(ctx, c.ID, o.Timeout); err == nil {
 			return c, nil
 		}
 	}
-	if err := m.Runtime.Kill(ctx, c.ID, syscall.SIGKILL, runtime.KillOptions{All: true}); err != nil && processAlive(c.Pid, c.PidStart) {
+	if err := m.killWithoutMonitor(ctx, c, syscall.SIGKILL, true); err != nil {
 		return nil, fmt.Errorf("killing %s: %w", c.Name, err)
 	}
 	return m.WaitExit(ctx, c.ID, 30*time.Second)
+}
+
+// killWithoutMonitor signals c, whose monitor is gone, through the runtime;
+// if the runtime has lost its record too (a command killed while runc was
+// creating the container), the recorded pid, checked by its start time, is
+// the container's init and is signalled directly.
+func (m *Manager) killWithoutMonitor(ctx context.Context, c *state.Container, sig syscall.Signal, all bool) error {
+	err := m.Runtime.Kill(ctx, c.ID, sig, runtime.KillOptions{All: all})
+	if err == nil || !processAlive(c.Pid, c.PidStart) {
+		return nil
+	}
+	if kerr := syscall.Kill(c.Pid, sig); kerr != nil {
+		return errors.Join(err, fmt.Errorf("signalling pid %d: %w", c.Pid, kerr))
+	}
+	return nil
 }
 
 // Kill sends sig to a running container.

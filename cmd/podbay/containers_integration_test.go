@@ -213,6 +213,32 @@ func TestKilledMonitorStillTellsTheTruth(t *testing.T) {
 	e.ok("rm", "orphan")
 }
 
+// A container that neither its monitor nor the runtime knows any more (the
+// monitor killed, runc's record gone: what a command killed while runc was
+// still creating the container leaves) is still removed by rm -f: its
+// processes are found in its cgroup. Before, rm -f left it running.
+func TestRemoveKillsWhatOnlyTheCgroupKnows(t *testing.T) {
+	e := pulled(t)
+	id := strings.TrimSpace(e.ok("run", "-d", "--name", "unknown", e.busybox, "sleep", "1000"))
+	st := e.inspect("unknown")["State"].(map[string]any)
+	mon, pid := int(st["ConmonPid"].(float64)), int(st["Pid"].(float64))
+	if mon == 0 || pid == 0 {
+		t.Fatalf("inspect shows monitor %d, pid %d", mon, pid)
+	}
+	if err := syscall.Kill(mon, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the monitor to die", 5*time.Second, func() bool { return syscall.Kill(mon, 0) != nil || isZombie(mon) })
+	if err := os.RemoveAll(filepath.Join(e.runroot, "runtime", id)); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("rm", "-f", "unknown")
+	waitFor(t, "the container's process to die", 5*time.Second, func() bool { return syscall.Kill(pid, 0) != nil || isZombie(pid) })
+	if p := processesInContainerCgroups(t); len(p) > 0 {
+		t.Errorf("processes left in container cgroups: %v", p)
+	}
+}
+
 func isZombie(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/internal/fixture"
 	"github.com/podbay/podbay/internal/testenv"
 )
@@ -236,6 +237,34 @@ func processesMentioning(dir string) []string {
 		s := strings.ReplaceAll(string(cmdline), "\x00", " ")
 		if strings.Contains(s, dir) {
 			out = append(out, e.Name()+": "+s)
+		}
+	}
+	return out
+}
+
+// processesInContainerCgroups lists the processes in standalone containers'
+// cgroups (/podbay/<64-hex id>): a container whose monitor is gone keeps no
+// podbay path on its command line, but it cannot leave its cgroup.
+func processesInContainerCgroups(t *testing.T) []string {
+	t.Helper()
+	mounts, err := cgroups.Mounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range mounts {
+		ents, _ := os.ReadDir(filepath.Join(m, "podbay"))
+		for _, e := range ents {
+			if len(e.Name()) != 64 || !e.IsDir() {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(m, "podbay", e.Name(), "cgroup.procs"))
+			if err == nil && len(strings.TrimSpace(string(data))) > 0 {
+				out = append(out, filepath.Join(m, "podbay", e.Name())+": "+strings.Join(strings.Fields(string(data)), ","))
+			}
+		}
+		if len(out) > 0 {
+			return out // one hierarchy shows them all
 		}
 	}
 	return out

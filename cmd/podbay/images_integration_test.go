@@ -150,5 +150,8 @@ func TestKilledCommandsAreCleanedUp(t *testing.T) {
 		if p := processesMentioning(e.runroot); len(p) > 0 {
 			t.Fatalf("round %d: processes left: %v", i, p)
 		}
+		if p := processesInContainerCgroups(t); len(p) > 0 {
+			t.Fatalf("round %d: container processes left: %v", i, p)
+		}
 	}
 }
