@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
@@ -301,17 +302,13 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 // runtime record, monitor, rootfs mount, cgroup and directories.
 func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []error {
 	var errs []error
-	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
-		_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
-	}
+	m.deleteRuntimeRecord(ctx, c.ID)
 	if c.PodID == "" {
 		m.stopStrayMonitor(ctx, c.ID) // a pod's monitor is shared: it exits after its last container
 		// The runtime that a stray monitor was running (a command killed
 		// just after handing the container over) may have created the
 		// container since the first look.
-		if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
-			_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
-		}
+		m.deleteRuntimeRecord(ctx, c.ID)
 	}
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
@@ -322,10 +319,10 @@ func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []err
 	}
 	// Whatever is still in the container's cgroup belongs to nobody now:
 	// an orphan of a runtime stopped half-way would outlive the removal.
-	if err := killCgroup(ctx, cg); err != nil {
+	if err := cgroups.Kill(ctx, cg); err != nil {
 		m.Log.Warn("killing what is left in the container's cgroup", "id", c.ID, "err", err)
 	}
-	if err := removeCgroup(cg); err != nil {
+	if err := cgroups.Remove(cg); err != nil {
 		m.Log.Warn("removing the container's cgroup", "id", c.ID, "err", err)
 	}
 	for _, d := range []string{m.containerRunDir(c.ID), m.containerDir(c.ID)} {
@@ -334,6 +331,14 @@ func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []err
 		}
 	}
 	return errs
+}
+
+// deleteRuntimeRecord force-deletes container id from the runtime if the
+// runtime has a record of it.
+func (m *Manager) deleteRuntimeRecord(ctx context.Context, id string) {
+	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), id)); err == nil {
+		_ = m.Runtime.Delete(ctx, id, runtime.DeleteOptions{Force: true})
+	}
 }
 
 // stopStrayMonitor ends a monitor that a killed command started but never

@@ -6,14 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
@@ -255,55 +251,6 @@ func nsFile(t specs.LinuxNamespaceType) string {
 		return "net"
 	}
 	return string(t)
-}
-
-// killCgroup SIGKILLs every process in cgroup rel (under each mounted
-// hierarchy) and waits, up to 2 s, until they are gone.
-func killCgroup(ctx context.Context, rel string) error {
-	mounts, err := cgroups.Mounts()
-	if err != nil {
-		return err
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		left := 0
-		for _, m := range mounts {
-			data, err := os.ReadFile(filepath.Join(m, rel, "cgroup.procs"))
-			if err != nil {
-				continue // not in this hierarchy, or gone
-			}
-			for _, f := range strings.Fields(string(data)) {
-				if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
-					left++
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-		}
-		if left == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("cgroup %s: %d processes survive SIGKILL", rel, left)
-		}
-		time.Sleep(5 * time.Millisecond) // the kernel reaps them; no event to wait on
-	}
-}
-
-// removeCgroup removes a cgroup directory (relative to each hierarchy) from
-// every mounted cgroup v1 hierarchy and the v2 tree; missing is fine.
-func removeCgroup(rel string) error {
-	mounts, err := cgroups.Mounts()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, m := range mounts {
-		dir := filepath.Join(m, rel)
-		if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
-			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", dir, err))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // PodIP is the pod's address on its network ("" for host and none).

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -52,9 +51,7 @@ func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (
 		}
 	}
 	// A stale runtime record (from a killed monitor) would block the new run.
-	if _, err := os.Stat(filepath.Join(m.Runtime.Root(), c.ID)); err == nil {
-		_ = m.Runtime.Delete(ctx, c.ID, runtime.DeleteOptions{Force: true})
-	}
+	m.deleteRuntimeRecord(ctx, c.ID)
 	if err := os.Remove(m.exitFile(c.ID)); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
@@ -68,13 +65,12 @@ func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (
 func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container, error) {
 	id := NewID()
 	var pre *monitor.Pending
-	if o.Pod == "" && m.MonitorBin != "" {
-		// No monitor yet: Start would launch one in any case.
+	if o.Pod == "" { // no monitor yet: starting would launch one in any case
 		pre, _ = monitor.Prelaunch(m.MonitorBin, m.monitorConfig(&state.Container{ID: id}))
 	}
+	defer pre.Cancel() // unless handed over
 	c, err := m.create(ctx, o, id)
 	if err != nil {
-		pre.Cancel()
 		return nil, err
 	}
 	if c.PodID != "" {
@@ -84,7 +80,6 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 		c, err = m.startPrepared(ctx, c, pre)
 	}
 	if err != nil {
-		pre.Cancel()
 		_, rmErr := m.Remove(context.WithoutCancel(ctx), id, RemoveOptions{Force: true})
 		return nil, errors.Join(err, rmErr)
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
@@ -337,7 +338,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		errs = append(errs, m.removeLeftovers(ctx, st.Infra)...)
 		dead = append(dead, st.Infra)
 	}
-	errs = append(errs, removeCgroup(podCgroup(st.Pod.ID)), os.RemoveAll(m.podRunDir(st.Pod.ID)))
+	errs = append(errs, cgroups.Remove(podCgroup(st.Pod.ID)), os.RemoveAll(m.podRunDir(st.Pod.ID)))
 	errs = append(errs, m.State.Update(ctx, func(tx *state.Tx) error {
 		for _, c := range dead {
 			if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {

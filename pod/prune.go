@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
@@ -201,7 +202,7 @@ func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {
 	}
 	errs = append(errs, network.RemoveNetNS(m.netnsPath(id)))
 	if len(id) >= 12 {
-		errs = append(errs, removeCgroup(podCgroup(id)))
+		errs = append(errs, cgroups.Remove(podCgroup(id)))
 	}
 	return errors.Join(errs...)
 }

@@ -28,20 +28,13 @@ const pollInterval = 5 * time.Millisecond
 // or with the runtime's error, in which case c left nothing behind and the
 // pod's other containers are untouched.
 func Start(ctx context.Context, binary string, cfg Config, c Container) (*StartedContainer, error) {
-	return start(ctx, func(cfg Config) (*Started, error) { return Launch(ctx, binary, cfg) }, cfg, c)
+	return StartPending(ctx, binary, nil, cfg, c)
 }
 
 // StartPending is Start with a monitor prelaunched for cfg.Dir: handed c if
 // no monitor runs there yet, else cancelled. A nil p is Start.
 func StartPending(ctx context.Context, binary string, p *Pending, cfg Config, c Container) (*StartedContainer, error) {
-	if p == nil {
-		return Start(ctx, binary, cfg, c)
-	}
 	defer p.Cancel() // unless handed over
-	return start(ctx, func(cfg Config) (*Started, error) { return p.launch(ctx, cfg) }, cfg, c)
-}
-
-func start(ctx context.Context, launch func(Config) (*Started, error), cfg Config, c Container) (*StartedContainer, error) {
 	cfg.Containers = []Container{c}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -58,7 +51,12 @@ func start(ctx context.Context, launch func(Config) (*Started, error), cfg Confi
 		// Under the lock: no running monitor can decide to exit meanwhile,
 		// and no other Start launches a second monitor.
 		defer unlock()
-		started, err := launch(cfg)
+		if p == nil {
+			if p, err = Prelaunch(binary, cfg); err != nil {
+				return nil, err
+			}
+		}
+		started, err := p.launch(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -201,12 +199,21 @@ func exiting(pid int) bool {
 	if err != nil || len(cmdline) > 0 {
 		return false // gone, or the pid belongs to another process now
 	}
+	st := procState(pid)
+	return st != 0 && st != 'Z' && st != 'X'
+}
+
+// procState is the state letter of pid in /proc/PID/stat, 0 when gone.
+func procState(pid int) byte {
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return false
+		return 0
 	}
 	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
+	if i < 0 || i+2 >= len(stat) {
+		return 0
+	}
+	return stat[i+2]
 }
 
 // isMonitorOf tells whether pid is a live (not zombie) monitor run with
@@ -216,10 +223,6 @@ func isMonitorOf(cfg *Config, pid int) bool {
 	if err != nil || !bytes.Contains(cmdline, []byte("\x00--config\x00"+cfg.ConfigPath()+"\x00")) {
 		return false
 	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z'
+	st := procState(pid)
+	return st != 0 && st != 'Z'
 }

@@ -21,15 +21,16 @@ type dirWatch struct {
 	ch chan struct{}
 }
 
-// watchDir watches dir for files created, renamed in or removed; nil when
-// inotify cannot be used. Set it up before looking at the files, so that a
-// change after the look is not missed.
+// watchDir watches dir for files renamed in (the monitor writes what a
+// caller waits for atomically, by rename) or removed; nil when inotify
+// cannot be used. Set it up before looking at the files, so that a change
+// after the look is not missed.
 func watchDir(dir string) *dirWatch {
 	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
 	if err != nil {
 		return nil
 	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_DELETE|unix.IN_CLOSE_WRITE); err != nil {
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_DELETE); err != nil {
 		unix.Close(fd)
 		return nil
 	}
