@@ -40,6 +40,10 @@ type Manager struct {
 	// monitors run it when a container's readiness changes.
 	SyncCommand []string
 	Log         *slog.Logger
+	// warm is held while this process starts containers (see
+	// cgroups.Warmer): runc's move of the container into its cgroup then
+	// does not wait for an RCU grace period.
+	warm cgroups.Warmer
 }
 
 // ContainerOptions are what `podbay create/run` accept.

@@ -6,10 +6,15 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 )
+
+// execWarmHold bounds how long an exec keeps cgroup migrations warm: runc
+// exec moves its process into the container's cgroup within it.
+const execWarmHold = 200 * time.Millisecond
 
 // ExecOptions describe a process to run in a running container.
 type ExecOptions struct {
@@ -45,6 +50,11 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (int, err
 	if o.Tty && !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "TERM=") }) {
 		env = append(env, "TERM=xterm") // as Podman sets it for -t
 	}
+	// runc moves the process into the container's cgroup early on; an
+	// exec's foreground part may last for hours, so the hold is short.
+	release := m.warm.Hold()
+	defer time.AfterFunc(execWarmHold, release).Stop()
+	defer release()
 	return m.Runtime.Exec(ctx, c.ID, runtime.ExecOptions{
 		Args: o.Args, Env: env, Cwd: o.Workdir, User: user, Tty: o.Tty, Detach: o.Detach,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,

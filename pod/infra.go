@@ -32,6 +32,7 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	if st.Infra.State == state.StateRunning {
 		return nil
 	}
+	defer m.warm.Hold()()
 	o := st.Options
 	// The pod's monitor starts now and waits for the infra's config: its
 	// exec and start-up overlap the network set-up.

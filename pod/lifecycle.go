@@ -23,6 +23,7 @@ func (m *Manager) Start(ctx context.Context, ref string) (*state.Container, erro
 // directory (or nil); it is used or cancelled before start returns.
 func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (*state.Container, error) {
 	defer pre.Cancel() // unless handed over
+	defer m.warm.Hold()()
 	c, err := m.Lookup(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -63,6 +64,7 @@ func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (
 // config, so that its exec and start-up overlap the creation. On error
 // nothing is left behind.
 func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container, error) {
+	defer m.warm.Hold()()
 	id := NewID()
 	var pre *monitor.Pending
 	if o.Pod == "" { // no monitor yet: starting would launch one in any case

@@ -32,6 +32,7 @@ type PlayedPod struct {
 // network, volumes, init containers run to completion in order, then the app
 // containers started in parallel. On error everything it made is removed.
 func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played *PlayedPod, err error) {
+	defer m.warm.Hold()()
 	p, err := m.CreatePod(ctx, m.podOptionsOf(&spec, o))
 	if err != nil {
 		return nil, err
