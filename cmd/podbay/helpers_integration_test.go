@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,8 +51,68 @@ func TestMain(m *testing.M) {
 				return 1
 			}
 		}
-		return m.Run()
+		before, err := podbayCgroups()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			return 1
+		}
+		code := m.Run()
+		if left := cgroupsLeft(before); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: cgroups left behind by the tests (removed now): %v\n", left)
+			return 1
+		}
+		return code
 	}, "runc", "iptables", "docker-registry"))
+}
+
+// podbayCgroups lists the cgroups under /podbay (containers and pods, one
+// level down) in every mounted hierarchy, as "mount point: name".
+func podbayCgroups() (map[string]bool, error) {
+	mounts, err := cgroups.Mounts()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, m := range mounts {
+		ents, _ := os.ReadDir(filepath.Join(m, "podbay"))
+		for _, e := range ents {
+			if e.IsDir() {
+				out[filepath.Join(m, "podbay", e.Name())] = true
+			}
+		}
+	}
+	return out, nil
+}
+
+// cgroupsLeft lists the cgroups under /podbay made since before, by name
+// (every test has removed what it made by the end of the run: a pod's or a
+// container's cgroup left behind is a leak), and removes them, children
+// first, so that the host stays clean.
+func cgroupsLeft(before map[string]bool) []string {
+	now, err := podbayCgroups()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	names := map[string]bool{}
+	for dir := range now {
+		if before[dir] {
+			continue
+		}
+		names[filepath.Base(dir)] = true
+		kids, _ := os.ReadDir(dir)
+		for _, k := range kids {
+			if k.IsDir() {
+				os.Remove(filepath.Join(dir, k.Name()))
+			}
+		}
+		os.Remove(dir)
+	}
+	var left []string
+	for n := range names {
+		left = append(left, "/podbay/"+n)
+	}
+	sort.Strings(left)
+	return left
 }
 
 // env is one test's podbay: its own roots, and a registry holding busybox.

@@ -217,10 +217,21 @@ func (c *container) finish(ctx context.Context, e Exit) {
 	os.Remove(c.pidFile())
 	os.Remove(c.runtimeLog())
 	os.Remove(c.s.cfg.StatusPath(c.spec.ID))
-	if err := WriteExit(c.spec.ExitFile, e); err != nil {
+	if err := WriteExit(c.spec.ExitFile, e); err != nil && !exitDirGone(c.spec.ExitFile, err) {
 		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
 	}
 	os.Remove(c.s.cfg.StopPath(c.spec.ID)) // last: StopContainer waits for it to go
+}
+
+// exitDirGone tells whether writing the exit file failed because its
+// directory is gone: the container was removed (kube down, rm -f) while it
+// was exiting, and there is nobody left to read the exit.
+func exitDirGone(exitFile string, err error) bool {
+	if !errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	_, statErr := os.Stat(filepath.Dir(exitFile))
+	return errors.Is(statErr, os.ErrNotExist)
 }
 
 // finalize records the final exit and forgets c.
