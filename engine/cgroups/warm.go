@@ -26,10 +26,19 @@ import (
 // kernel's own remedy is the cgroup mount option favordynmods, which is
 // the administrator's choice; a Warmer changes nothing that can be
 // observed but time.
+//
+// One writer is enough for the whole machine (the lock is global), and
+// each write briefly holds up every fork and exit: concurrent podbay
+// processes take turns through an flock on WarmLockPath, and only the
+// holder writes.
 
 // warmInterval is the pause between two no-op migrations: well under a
 // grace period (a few ms at HZ=1000, 10-13 ms measured here).
 const warmInterval = 2 * time.Millisecond
+
+// WarmLockPath is the lock that concurrent Warmers (of any process) share;
+// a variable for tests.
+var WarmLockPath = "/run/podbay-cgroup-warm.lock"
 
 // warmMaxHold bounds one hold: a holder that forgets to release (or a very
 // long play) does not keep the lock busy forever.
@@ -43,10 +52,9 @@ type Warmer struct {
 	holds int
 	stop  chan struct{} // closed to end the current writer
 	done  chan struct{} // closed by the current (or last) writer as it ends
+	// writes counts the no-op migrations this Warmer made (for tests).
+	writes atomic.Int64
 }
-
-// warmWrites counts the no-op migrations made (for tests).
-var warmWrites atomic.Int64
 
 // Hold starts the no-op migrations unless they run; release (idempotent)
 // ends this hold. Without a cgroup.procs file this process may write, Hold
@@ -58,7 +66,7 @@ func (w *Warmer) Hold() (release func()) {
 	if w.holds == 1 {
 		if fd := openOwnProcs(); fd >= 0 {
 			w.stop, w.done = make(chan struct{}), make(chan struct{})
-			go keepWarm(fd, w.stop, w.done)
+			go w.keepWarm(fd, w.stop, w.done)
 		}
 	}
 	var once sync.Once
@@ -91,18 +99,29 @@ func (w *Warmer) running() bool {
 	}
 }
 
-// keepWarm writes "0" (this process) to fd until stop closes or a write
-// fails, then closes fd and done. (A raw descriptor: an os.File would
-// try to register the file with the poller, for nothing.)
-func keepWarm(fd int, stop, done chan struct{}) {
+// keepWarm writes "0" (this process) to fd, while it holds the shared
+// lock, until stop closes or a write fails; then it closes fd and done.
+// (A raw descriptor: an os.File would try to register the file with the
+// poller, for nothing.) Without the lock file (no /run), it writes alone.
+func (w *Warmer) keepWarm(fd int, stop, done chan struct{}) {
 	defer close(done)
 	defer syscall.Close(fd)
+	lock, err := syscall.Open(WarmLockPath, syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o600)
+	if err == nil {
+		defer syscall.Close(lock) // releases the flock
+	}
+	held := err != nil
 	zero := []byte("0")
 	for end := time.Now().Add(warmMaxHold); time.Now().Before(end); {
-		if _, err := syscall.Pwrite(fd, zero, 0); err != nil {
-			return
+		if !held {
+			held = syscall.Flock(lock, syscall.LOCK_EX|syscall.LOCK_NB) == nil
 		}
-		warmWrites.Add(1)
+		if held {
+			if _, err := syscall.Pwrite(fd, zero, 0); err != nil {
+				return
+			}
+			w.writes.Add(1)
+		}
 		select {
 		case <-stop:
 			return

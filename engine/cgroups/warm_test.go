@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -43,6 +44,7 @@ func TestProcsPath(t *testing.T) {
 // process stays in its cgroup); nested holds keep them running; after the
 // last release they stop. Needs a writable cgroup.procs (root).
 func TestWarmerHoldsAndReleases(t *testing.T) {
+	privateLock(t)
 	if ownProcsPath() == "" {
 		t.Fatal("no cgroup.procs of this process found")
 	}
@@ -51,23 +53,14 @@ func TestWarmerHoldsAndReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	var w Warmer
-	start := warmWrites.Load()
 	outer := w.Hold()
 	inner := w.Hold()
-	waitWrites(t, start+3)
+	waitWrites(t, &w, 3)
 	inner()
 	inner() // idempotent: must not end the outer hold
-	mid := warmWrites.Load()
-	waitWrites(t, mid+3)
+	waitWrites(t, &w, w.writes.Load()+3)
 	outer()
-	// The writer may be between its check and its write: let it settle.
-	deadline := time.Now().Add(5 * time.Second)
-	for w.running() && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if w.running() {
-		t.Fatal("the no-op migrations still run after the last release")
-	}
+	waitStopped(t, &w)
 	after, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +70,49 @@ func TestWarmerHoldsAndReleases(t *testing.T) {
 	}
 }
 
-func waitWrites(t *testing.T, n int64) {
+// TestWarmersTakeTurns: of two Warmers held at once (as in two processes:
+// an flock is per open file), only the one holding the shared lock writes;
+// when it is released, the other takes over.
+func TestWarmersTakeTurns(t *testing.T) {
+	privateLock(t)
+	var a, b Warmer
+	releaseA := a.Hold()
+	waitWrites(t, &a, 1) // a holds the lock
+	releaseB := b.Hold()
+	defer releaseB()
+	waitWrites(t, &a, a.writes.Load()+20)
+	if n := b.writes.Load(); n != 0 {
+		t.Fatalf("both warmers wrote (the second %d times)", n)
+	}
+	releaseA()
+	waitStopped(t, &a)
+	waitWrites(t, &b, 3)
+}
+
+// privateLock points the shared lock at a file of the test's own.
+func privateLock(t *testing.T) {
+	old := WarmLockPath
+	WarmLockPath = filepath.Join(t.TempDir(), "warm.lock")
+	t.Cleanup(func() { WarmLockPath = old })
+}
+
+func waitWrites(t *testing.T, w *Warmer, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for warmWrites.Load() < n {
+	for w.writes.Load() < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("no-op migrations: %d, want %d", warmWrites.Load(), n)
+			t.Fatalf("no-op migrations: %d, want %d", w.writes.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func waitStopped(t *testing.T, w *Warmer) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.running() {
+		if time.Now().After(deadline) {
+			t.Fatal("the no-op migrations still run after the last release")
 		}
 		time.Sleep(time.Millisecond)
 	}
