@@ -34,14 +34,11 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	}
 	defer m.warm.Hold()()
 	o := st.Options
-	// The pod's monitor starts now and waits for the infra's config: its
-	// exec and start-up overlap the network set-up.
-	pre, _ := monitor.Prelaunch(m.MonitorBin, m.podMonitorConfig(st.Pod.ID))
-	defer pre.Cancel() // unless handed over
 	netns, err := m.setupNetNS(st.Pod, o)
 	if err != nil {
 		return err
 	}
+	// The CNI ADD, the longest part, goes first.
 	var att *network.Attachment
 	attached := make(chan error, 1)
 	go func() {
@@ -49,6 +46,10 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		att, err = m.attachNetwork(ctx, st.Pod, o, netns)
 		attached <- err
 	}()
+	// The pod's monitor starts now and waits for the infra's config: its
+	// exec and start-up overlap the network set-up.
+	pre, _ := monitor.Prelaunch(m.MonitorBin, m.podMonitorConfig(st.Pod.ID))
+	defer pre.Cancel() // unless handed over
 	infraErr := m.startInfra(ctx, st, o, pre)
 	err = <-attached
 	if err == nil {
