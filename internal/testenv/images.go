@@ -7,10 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,78 +15,30 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/podbay/podbay/internal/fixture"
 )
 
-// BusyboxPath is the static busybox the images are built from.
-const BusyboxPath = "/bin/busybox"
-
-// Path is the PATH of the busybox images.
-const Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-var (
-	busyboxOnce sync.Once
-	busyboxTar  []byte
-	busyboxErr  error
-)
-
-// BusyboxTar returns an uncompressed layer tar: /bin/busybox, a symlink per applet,
-// /etc/passwd and /etc/group (root, nobody, app 1000:1000), /tmp and /root.
+// BusyboxTar returns the busybox layer (fixture.BusyboxLayer), an
+// uncompressed tar.
 func BusyboxTar(t testing.TB) []byte {
 	t.Helper()
-	busyboxOnce.Do(func() { busyboxTar, busyboxErr = buildBusyboxTar() })
-	if busyboxErr != nil {
-		t.Fatalf("building busybox layer from %s (apt-get install busybox-static): %v", BusyboxPath, busyboxErr)
+	layer, err := fixture.BusyboxLayer()
+	if err != nil {
+		t.Fatalf("building the busybox layer: %v", err)
 	}
-	return busyboxTar
+	return layer
 }
 
-func buildBusyboxTar() ([]byte, error) {
-	bin, err := os.ReadFile(BusyboxPath)
-	if err != nil {
-		return nil, err
-	}
-	out, err := exec.Command(BusyboxPath, "--list").Output()
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	mtime := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	dir := func(n string, mode int64) {
-		tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeDir, Mode: mode, ModTime: mtime})
-	}
-	file := func(n string, mode int64, data []byte) {
-		tw.WriteHeader(&tar.Header{Name: n, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(data)), ModTime: mtime})
-		tw.Write(data)
-	}
-	for _, d := range []string{"bin/", "etc/", "root/", "home/", "home/app/", "var/", "usr/", "usr/bin/", "proc/", "sys/", "dev/"} {
-		dir(d, 0o755)
-	}
-	dir("tmp/", 0o1777)
-	file("bin/busybox", 0o755, bin)
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" {
-			continue
-		}
-		tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777, ModTime: mtime})
-	}
-	file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\napp:x:1000:1000:app:/home/app:/bin/sh\n"))
-	file("etc/group", 0o644, []byte("root:x:0:\nnobody:x:65534:\napp:x:1000:\n"))
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// BusyboxImage returns a one-layer (gzip) busybox image for linux/amd64 with Cmd ["sh"].
+// BusyboxImage returns the one-layer (gzip) busybox image for linux/amd64
+// (fixture.Busybox).
 func BusyboxImage(t testing.TB) v1.Image {
 	t.Helper()
-	data := BusyboxTar(t)
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	img, err := fixture.Busybox()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("building the busybox image: %v", err)
 	}
-	return imageOf(t, layer)
+	return img
 }
 
 // imageOf builds a linux/amd64 image of layers with the busybox config.
@@ -106,8 +55,7 @@ func imageOf(t testing.TB, layers ...v1.Layer) v1.Image {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", "amd64"
 	cf.Created = v1.Time{Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	cf.Config.Cmd = []string{"sh"}
-	cf.Config.Env = []string{"PATH=" + Path}
+	cf.Config = fixture.BusyboxConfig()
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		t.Fatal(err)
