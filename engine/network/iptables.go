@@ -70,12 +70,13 @@ func sweepTable(ctx context.Context, table, containerID string) error {
 }
 
 func iptables(ctx context.Context, args ...string) ([]byte, error) {
-	return runIPTables(ctx, nil, "iptables", append([]string{"-w"}, args...)...)
+	return RunIPTables(ctx, nil, "iptables", append([]string{"-w"}, args...)...)
 }
 
-// runIPTables runs one of the iptables tools, stdin (if any) as its input;
+// RunIPTables runs one of the iptables tools (iptables, iptables-save,
+// iptables-restore), stdin (if any) as its input;
 // an error carries the tool's own message.
-func runIPTables(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+func RunIPTables(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stderr = &stderr

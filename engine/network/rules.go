@@ -366,7 +366,7 @@ func iptablesRestore(ctx context.Context, script []byte) error {
 	if len(script) == 0 {
 		return nil
 	}
-	if _, err := runIPTables(ctx, script, "iptables-restore", "-w", "--noflush"); err != nil {
+	if _, err := RunIPTables(ctx, script, "iptables-restore", "-w", "--noflush"); err != nil {
 		return fmt.Errorf("%w (input:\n%s)", err, script)
 	}
 	return nil

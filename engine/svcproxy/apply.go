@@ -1,15 +1,12 @@
 package svcproxy
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 
@@ -23,11 +20,11 @@ func (t Table) Apply(ctx context.Context, ports []Port) error {
 		return err
 	}
 	err := t.in(func() error {
-		save, err := run(ctx, nil, "iptables-save")
+		save, err := network.RunIPTables(ctx, nil, "iptables-save")
 		if err != nil {
 			return err
 		}
-		_, err = run(ctx, []byte(t.render(ports, t.parseSave(string(save)))), "iptables-restore", "-w", "--noflush")
+		_, err = network.RunIPTables(ctx, []byte(t.render(ports, t.parseSave(string(save)))), "iptables-restore", "-w", "--noflush")
 		return err
 	})
 	if err != nil {
@@ -46,7 +43,7 @@ func (t Table) Remove(ctx context.Context) error {
 		return nil
 	}
 	err := t.in(func() error {
-		save, err := run(ctx, nil, "iptables-save")
+		save, err := network.RunIPTables(ctx, nil, "iptables-save")
 		if err != nil {
 			return err
 		}
@@ -54,7 +51,7 @@ func (t Table) Remove(ctx context.Context) error {
 		if in == "" {
 			return nil
 		}
-		_, err = run(ctx, []byte(in), "iptables-restore", "-w", "--noflush")
+		_, err = network.RunIPTables(ctx, []byte(in), "iptables-restore", "-w", "--noflush")
 		return err
 	})
 	if err != nil {
@@ -77,20 +74,6 @@ func (t Table) in(fn func() error) error {
 		return fn()
 	}
 	return network.InNetNS(t.NetNS, fn)
-}
-
-func run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stderr = &stderr
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
 }
 
 func validate(ports []Port) error {

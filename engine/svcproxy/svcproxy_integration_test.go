@@ -155,7 +155,7 @@ func rules(t *testing.T, ns string) string {
 	var out []byte
 	must(t, Table{NetNS: ns}.in(func() error {
 		var err error
-		out, err = run(context.Background(), nil, "iptables-save")
+		out, err = network.RunIPTables(context.Background(), nil, "iptables-save")
 		return err
 	}))
 	return string(out)
