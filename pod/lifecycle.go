@@ -71,11 +71,31 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 		pre, _ = monitor.Prelaunch(m.MonitorBin, m.monitorConfig(&state.Container{ID: id}))
 	}
 	defer pre.Cancel() // unless handed over
+	// A pod whose infra is down: its network and infra come up while the
+	// container is created.
+	var infraUp chan error
+	var infraPod string
+	if o.Pod != "" {
+		if st, err := m.PodStatusOf(ctx, o.Pod); err == nil && st.Infra != nil && st.Infra.State != state.StateRunning {
+			infraPod, infraUp = st.Pod.ID, make(chan error, 1)
+			go func() { infraUp <- m.ensureInfra(ctx, st) }()
+		}
+	}
 	c, err := m.create(ctx, o, id)
-	if err != nil {
+	if infraUp != nil {
+		infraErr := <-infraUp
+		if err != nil && infraErr == nil {
+			// No container to run: the pod goes back to how it was.
+			err = errors.Join(err, m.stopPodInfra(context.WithoutCancel(ctx), infraPod))
+		}
+		if err == nil {
+			err = infraErr
+		}
+	}
+	if c == nil { // create failed: it left nothing of the container
 		return nil, err
 	}
-	if c.PodID != "" {
+	if err == nil && c.PodID != "" {
 		err = m.joinPod(ctx, c)
 	}
 	if err == nil {
@@ -86,6 +106,15 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 		return nil, errors.Join(err, rmErr)
 	}
 	return c, nil
+}
+
+// stopPodInfra stops the infra of pod podID and releases its network.
+func (m *Manager) stopPodInfra(ctx context.Context, podID string) error {
+	st, err := m.PodStatusOf(ctx, podID)
+	if err != nil {
+		return err
+	}
+	return m.stopInfra(ctx, st)
 }
 
 // startPrepared starts c, whose root filesystem is mounted and bundle

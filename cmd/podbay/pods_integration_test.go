@@ -252,6 +252,10 @@ func TestPodFaultsChangeNothing(t *testing.T) {
 	if rows := e.ps(); len(rows) != 1 || rows[0].State == "running" {
 		t.Errorf("after a port clash: %+v", rows)
 	}
+	// The infra and network come up while the container is created: a
+	// container that cannot be created takes them down again.
+	e.ok("pod", "create", "--name", "noimage")
+	e.fails([]string{"nosuch/image"}, "run", "-d", "--pod", "noimage", "--pull", "never", "nosuch/image:1", "sleep", "1000")
 	e.fails([]string{"nosuchnet"}, "pod", "create", "--name", "x", "--network", "nosuchnet")
 	e.fails([]string{"clash"}, "pod", "create", "--name", "clash")
 
