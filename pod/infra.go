@@ -9,6 +9,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
@@ -30,6 +31,16 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		return fmt.Errorf("pod %s: no infra container", st.Pod.Name)
 	}
 	if st.Infra.State == state.StateRunning {
+		return nil
+	}
+	unlock, err := m.lockInfra(st.Pod.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Another command may have started it while this one waited.
+	if cur, err := m.Lookup(ctx, st.Infra.ID); err == nil && cur.State == state.StateRunning {
+		st.Infra = cur
 		return nil
 	}
 	defer m.warm.Hold()()
@@ -69,6 +80,25 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		return errors.Join(append([]error{err}, errs...)...)
 	}
 	return nil
+}
+
+// lockInfra serialises the start of pod podID's infra across processes:
+// two commands starting containers in a stopped pod at once would each set
+// up its network namespace and network, and start its infra.
+func (m *Manager) lockInfra(podID string) (unlock func(), err error) {
+	dir := m.podRunDir(podID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "infra.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking the infra of pod %.12s: %w", podID, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // startInfra writes the infra's bundle and starts it (pre: the pod's

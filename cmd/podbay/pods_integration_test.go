@@ -296,6 +296,47 @@ func TestPodFaultsChangeNothing(t *testing.T) {
 	}
 }
 
+// TestConcurrentRunsIntoAStoppedPod: three `run -d --pod` at once into a
+// pod whose infra is down all succeed, and the pod has one infra, one
+// network namespace and one IP. (Before the infra lock, each set up the
+// network: at most one succeeded, often none, with "file exists" on the
+// netns or "eth0 already exists" from the bridge plugin.)
+func TestConcurrentRunsIntoAStoppedPod(t *testing.T) {
+	e := pulled(t)
+	e.ok("pod", "create", "--name", "race")
+	var wg sync.WaitGroup
+	results := make([]result, 3)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.run("run", "-d", "--pod", "race", e.busybox, "sleep", "1000")
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("run %d: exit %d: %s", i, r.code, r.stderr)
+		}
+	}
+	rows := e.pods()
+	if len(rows) != 1 || len(rows[0].Containers) != 4 {
+		t.Fatalf("pods: %+v", rows)
+	}
+	for _, c := range rows[0].Containers {
+		if c.Status != "running" {
+			t.Errorf("container %s: %s", c.Names, c.Status)
+		}
+	}
+	if ns, _ := os.ReadDir(filepath.Join(e.runroot, "netns")); len(ns) != 1 {
+		t.Errorf("network namespaces: %d, want 1", len(ns))
+	}
+	if leases := leaseFiles(t, e.root); len(leases) != 1 {
+		t.Errorf("leases: %v, want 1", leases)
+	}
+	e.ok("pod", "rm", "-f", "race")
+}
+
 func TestTwentyPodsAtOnce(t *testing.T) {
 	e := pulled(t)
 	var wg sync.WaitGroup
