@@ -86,17 +86,22 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 // two commands starting containers in a stopped pod at once would each set
 // up its network namespace and network, and start its infra.
 func (m *Manager) lockInfra(podID string) (unlock func(), err error) {
-	dir := m.podRunDir(podID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return lockPath(filepath.Join(m.podRunDir(podID), "infra.lock"))
+}
+
+// lockPath takes an exclusive flock on path (made, with its directory, if
+// missing); unlock releases it.
+func lockPath(path string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "infra.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("locking the infra of pod %.12s: %w", podID, err)
+		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
 }

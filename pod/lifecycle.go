@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -30,6 +31,16 @@ func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (
 	}
 	if c.State == state.StateRunning {
 		return c, nil
+	}
+	// One start at a time: a concurrent one would delete the runtime record
+	// of the container this one has just started (and kill it).
+	unlock, err := lockPath(filepath.Join(m.containerRunDir(c.ID), "start.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if c, err = m.Lookup(ctx, c.ID); err != nil || c.State == state.StateRunning {
+		return c, err
 	}
 	// A standalone container's previous monitor may still be cleaning up.
 	if c.PodID == "" {

@@ -188,6 +188,40 @@ func TestTwentyConcurrentRuns(t *testing.T) {
 	e.ok("rm", "-af")
 }
 
+// TestConcurrentStartsOfOneContainer: five `start`s of one created
+// container at once all succeed, and it runs once, under one monitor.
+// (Before the start lock, the others failed with "already running", and a
+// start could force-delete the runtime record of the container another had
+// just started, killing it.)
+func TestConcurrentStartsOfOneContainer(t *testing.T) {
+	e := pulled(t)
+	e.ok("create", "--name", "once", e.busybox, "sleep", "1000")
+	var wg sync.WaitGroup
+	results := make([]result, 5)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = e.run("start", "once")
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Errorf("start %d: exit %d: %s", i, r.code, r.stderr)
+		}
+	}
+	st := e.inspect("once")["State"].(map[string]any)
+	pid := int(st["Pid"].(float64))
+	if st["Status"] != "running" || pid <= 0 || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("after the starts: %v", st)
+	}
+	if mons := processesMentioning(filepath.Join(e.runroot, "containers")); len(mons) != 1 {
+		t.Errorf("monitors: %v, want one", mons)
+	}
+	e.ok("rm", "-f", "once")
+}
+
 func TestKilledMonitorStillTellsTheTruth(t *testing.T) {
 	e := pulled(t)
 	e.ok("run", "-d", "--name", "orphan", e.busybox, "sh", "-c", "echo hi; exec sleep 1000")
