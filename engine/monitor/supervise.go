@@ -123,7 +123,7 @@ func (s *supervisor) admit(ctx context.Context, spec Container) (*container, err
 	s.mu.Lock()
 	if _, ok := s.containers[spec.ID]; ok {
 		s.mu.Unlock()
-		return nil, fmt.Errorf("starting container %q: already running in this pod", spec.ID)
+		return nil, fmt.Errorf("starting container %q: already running under this monitor", spec.ID)
 	}
 	c := newContainer(s, spec)
 	s.seq++
