@@ -43,22 +43,28 @@ test: deps lint build
 
 # Reliability (issue 7): load, killed commands and monitors, a full disk,
 # hostile input (cmd/podbay/reliability_*_integration_test.go), after each
-# fuzz test has run for FUZZTIME from its seed corpus in testdata/fuzz.
+# fuzz test has run its budget of inputs from its seed corpus in testdata/fuzz.
 test-reliability: build test-fuzz
 	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -count=1 -timeout 20m -run '^TestReliability' -v ./cmd/podbay
 
-FUZZTIME ?= 10s
-FUZZ := kube/manifest:FuzzDecode kube/play:FuzzTranslate kube/generate:FuzzGenerate kube/validate:FuzzValidate engine/image:FuzzExtract
+# Each fuzz test runs a number of inputs (PACKAGE:TARGET:COUNT), 5-10 s of
+# fuzzing each on an idle machine here; FUZZSCALE multiplies the counts. A
+# count, not a duration: with a duration, Go's fuzzing coordinator (before Go
+# 1.27, go.dev/issue/75804) now and then fails a run with "context deadline
+# exceeded" and no crasher when the deadline meets a busy worker. Minimizing a
+# new input is bounded by a count too. A failed run is tried once more: a
+# crash is saved under testdata/fuzz and so fails the second run as well (it
+# replays the corpus first).
+FUZZSCALE ?= 1
+FUZZ := kube/manifest:FuzzDecode:20000 kube/play:FuzzTranslate:10000 kube/generate:FuzzGenerate:1500 \
+	kube/validate:FuzzValidate:8000 engine/image:FuzzExtract:5000
 
-# A fuzz run is tried twice: a crash is saved under testdata/fuzz and so fails
-# the second run too (it replays the corpus first), while Go's fuzzing
-# coordinator now and then stops a run with "context deadline exceeded" when
-# a worker is slow to answer on 2 busy cores.
 test-fuzz:
 	@for t in $(FUZZ); do \
-		echo "fuzz $${t#*:} ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
+		pkg=$${t%%:*}; rest=$${t#*:}; fn=$${rest%%:*}; n=$$(( $${rest#*:} * $(FUZZSCALE) )); \
+		echo "fuzz $$fn ($${n} inputs)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $${n}x -fuzzminimizetime 100x ./$$pkg || \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $${n}x -fuzzminimizetime 100x ./$$pkg || exit 1; \
 	done
 
 bench: build
