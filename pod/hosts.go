@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 )
@@ -130,18 +128,11 @@ func writeInPlace(path string, data []byte) error {
 // own base, then one line for each other pod, under a lock so concurrent
 // starts do not interleave.
 func (m *Manager) refreshPeerHosts(ctx context.Context, net string) error {
-	lock := filepath.Join(m.Runroot, "pods", ".hosts.lock")
-	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
-		return err
-	}
-	lf, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := lockPath(filepath.Join(m.Runroot, "pods", ".hosts.lock"))
 	if err != nil {
 		return err
 	}
-	defer lf.Close()
-	if err := unix.Flock(int(lf.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("locking %s: %w", lock, err)
-	}
+	defer unlock()
 	peers, err := m.Networks.Peers(ctx, net)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
@@ -87,23 +86,6 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 // up its network namespace and network, and start its infra.
 func (m *Manager) lockInfra(podID string) (unlock func(), err error) {
 	return lockPath(filepath.Join(m.podRunDir(podID), "infra.lock"))
-}
-
-// lockPath takes an exclusive flock on path (made, with its directory, if
-// missing); unlock releases it.
-func lockPath(path string) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
 }
 
 // startInfra writes the infra's bundle and starts it (pre: the pod's
@@ -240,11 +222,14 @@ func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
 }
 
 // joinPod rewrites a pod container's bundle to join the namespaces of the
-// pod's running infra (its pid changes with every start).
-func (m *Manager) joinPod(ctx context.Context, c *state.Container) error {
-	st, err := m.PodStatusOf(ctx, c.PodID)
-	if err != nil {
-		return err
+// pod's running infra (its pid changes with every start). st is the pod's
+// status if the caller has it (its infra state may be stale), else nil.
+func (m *Manager) joinPod(ctx context.Context, c *state.Container, st *PodStatus) error {
+	if st == nil {
+		var err error
+		if st, err = m.PodStatusOf(ctx, c.PodID); err != nil {
+			return err
+		}
 	}
 	if err := m.ensureInfra(ctx, st); err != nil {
 		return err

@@ -58,7 +58,7 @@ func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (
 		}
 	}
 	if c.PodID != "" && !c.Infra {
-		if err := m.joinPod(ctx, c); err != nil {
+		if err := m.joinPod(ctx, c, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -85,11 +85,14 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 	// A pod whose infra is down: its network and infra come up while the
 	// container is created.
 	var infraUp chan error
-	var infraPod string
+	var pod *PodStatus // read once here, for joinPod too
 	if o.Pod != "" {
-		if st, err := m.PodStatusOf(ctx, o.Pod); err == nil && st.Infra != nil && st.Infra.State != state.StateRunning {
-			infraPod, infraUp = st.Pod.ID, make(chan error, 1)
-			go func() { infraUp <- m.ensureInfra(ctx, st) }()
+		if st, err := m.PodStatusOf(ctx, o.Pod); err == nil {
+			pod = st
+			if st.Infra != nil && st.Infra.State != state.StateRunning {
+				infraUp = make(chan error, 1)
+				go func() { infraUp <- m.ensureInfra(ctx, st) }()
+			}
 		}
 	}
 	c, err := m.create(ctx, o, id)
@@ -97,7 +100,7 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 		infraErr := <-infraUp
 		if err != nil && infraErr == nil {
 			// No container to run: the pod goes back to how it was.
-			err = errors.Join(err, m.stopPodInfra(context.WithoutCancel(ctx), infraPod))
+			err = errors.Join(err, m.stopPodInfra(context.WithoutCancel(ctx), pod.Pod.ID))
 		}
 		if err == nil {
 			err = infraErr
@@ -107,7 +110,7 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 		return nil, err
 	}
 	if err == nil && c.PodID != "" {
-		err = m.joinPod(ctx, c)
+		err = m.joinPod(ctx, c, pod)
 	}
 	if err == nil {
 		c, err = m.startPrepared(ctx, c, pre)

@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/svcproxy"
@@ -79,19 +77,7 @@ func (m *Manager) servicesApplied() bool {
 }
 
 func (m *Manager) lockServices() (func(), error) {
-	lock := filepath.Join(m.Runroot, "pods", ".services.lock")
-	if err := os.MkdirAll(filepath.Dir(lock), 0o755); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(lock, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", lock, err)
-	}
-	return func() { f.Close() }, nil
+	return lockPath(filepath.Join(m.Runroot, "pods", ".services.lock"))
 }
 
 // servicePod is a pod as Services see it.

@@ -21,17 +21,33 @@ func Mounts() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
+	var points []string
+	for _, m := range parseMounts(string(data)) {
+		points = append(points, m.point)
+	}
+	return points, nil
+}
+
+// mount is a cgroup hierarchy's mount: the path of the hierarchy mounted
+// (root), where, its type (cgroup or cgroup2) and super options (v1: its
+// controllers).
+type mount struct{ root, point, fstype, opts string }
+
+// parseMounts lists the cgroup and cgroup2 mounts of mountinfo text.
+func parseMounts(mi string) []mount {
+	var mounts []mount
+	for _, line := range strings.Split(mi, "\n") {
 		pre, post, ok := strings.Cut(line, " - ")
-		if !ok || !(strings.HasPrefix(post, "cgroup ") || strings.HasPrefix(post, "cgroup2 ")) {
+		if !ok {
 			continue
 		}
-		if f := strings.Fields(pre); len(f) >= 5 {
-			mounts = append(mounts, f[4])
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
+			continue
 		}
+		mounts = append(mounts, mount{root: f[3], point: f[4], fstype: g[0], opts: g[2]})
 	}
-	return mounts, nil
+	return mounts
 }
 
 // Kill SIGKILLs every process in cgroup rel (relative to each mounted

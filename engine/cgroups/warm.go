@@ -161,19 +161,7 @@ func ownProcsPath() string {
 // procsPath finds the cgroup.procs of the cgroup that /proc/self/cgroup
 // (cg) names, in a hierarchy mounted as mountinfo (mi) lists it.
 func procsPath(cg, mi string) string {
-	type mount struct{ root, point, fstype, opts string }
-	var mounts []mount
-	for _, line := range strings.Split(mi, "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		if !ok {
-			continue
-		}
-		f, g := strings.Fields(pre), strings.Fields(post)
-		if len(f) < 5 || len(g) < 3 || (g[0] != "cgroup" && g[0] != "cgroup2") {
-			continue
-		}
-		mounts = append(mounts, mount{root: f[3], point: f[4], fstype: g[0], opts: g[2]})
-	}
+	mounts := parseMounts(mi)
 	in := func(path string, m mount) string {
 		rel, ok := strings.CutPrefix(path, m.root)
 		if !ok || (rel != "" && !strings.HasPrefix(rel, "/") && m.root != "/") {

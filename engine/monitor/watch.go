@@ -1,10 +1,11 @@
 package monitor
 
 import (
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/engine/inotify"
 )
 
 // slowPoll is how often a caller with an inotify watch on the monitor
@@ -16,61 +17,38 @@ const slowPoll = 50 * time.Millisecond
 // directory changes, where polling alone would add up to pollInterval to
 // each answer. The zero of *dirWatch (nil: inotify unavailable) still works:
 // its channel never fires and Interval is pollInterval.
-type dirWatch struct {
-	f  *os.File
-	ch chan struct{}
-}
+type dirWatch struct{ w *inotify.Watch }
 
 // watchDir watches dir for files renamed in (the monitor writes what a
 // caller waits for atomically, by rename) or removed; nil when inotify
-// cannot be used. Set it up before looking at the files, so that a change
-// after the look is not missed.
+// cannot be used. Set it up before looking at the files.
 func watchDir(dir string) *dirWatch {
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	if err != nil {
+	w := inotify.New(dir, unix.IN_MOVED_TO|unix.IN_DELETE)
+	if w == nil {
 		return nil
 	}
-	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_MOVED_TO|unix.IN_DELETE); err != nil {
-		unix.Close(fd)
-		return nil
-	}
-	w := &dirWatch{f: os.NewFile(uintptr(fd), "inotify"), ch: make(chan struct{}, 1)}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			if _, err := w.f.Read(buf); err != nil {
-				return // closed
-			}
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	return w
+	return &dirWatch{w}
 }
 
 // C fires after a change; nil (blocks forever) without a watch.
-func (w *dirWatch) C() <-chan struct{} {
-	if w == nil {
+func (d *dirWatch) C() <-chan struct{} {
+	if d == nil {
 		return nil
 	}
-	return w.ch
+	return d.w.C()
 }
 
 // Interval is how often to look regardless of events.
-func (w *dirWatch) Interval() time.Duration {
-	if w == nil {
+func (d *dirWatch) Interval() time.Duration {
+	if d == nil {
 		return pollInterval
 	}
 	return slowPoll
 }
 
-// Close releases the watch without waiting for it: closing a pollable
-// file waits until its blocked reader has let go, which took 14-19 ms here,
-// and every answer awaited paid it.
-func (w *dirWatch) Close() {
-	if w != nil {
-		go w.f.Close()
+// Close releases the watch without waiting for it (see inotify.Watch).
+func (d *dirWatch) Close() {
+	if d != nil {
+		d.w.Close()
 	}
 }
