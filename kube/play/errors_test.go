@@ -17,6 +17,19 @@ func TestTranslateErrors(t *testing.T) {
 		want     string
 	}{
 		{
+			name: "a Deployment of more replicas than podbay plays",
+			in: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 999999999\n" +
+				"  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n" +
+				"    spec: {containers: [{name: c, image: x}]}\n",
+			want: `in.yaml:5:3: Deployment/d: spec.replicas: 999999999 pods: podbay plays at most 10000 pods of one object`,
+		},
+		{
+			name: "a Job of more parallel pods than podbay plays",
+			in: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  parallelism: 20000\n" +
+				"  template:\n    spec: {restartPolicy: Never, containers: [{name: c, image: x}]}\n",
+			want: `in.yaml:5:3: Job/j: spec.parallelism: 20000 pods: podbay plays at most 10000 pods of one object`,
+		},
+		{
 			name: "missing configmap volume",
 			in:   podHead + "  containers: [{name: c, image: x}]\n  volumes:\n  - name: v\n    configMap: {name: fizz}\n",
 			want: `in.yaml:8:17: Pod/p: spec.volumes[0].configMap.name: configmaps "fizz" not found`,

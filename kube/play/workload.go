@@ -36,12 +36,21 @@ func (t *translator) workload(o *manifest.Object) {
 		insts = []instance{{name: x.Name}}
 	case *appsv1.Deployment:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		if t.tooMany(o, "spec.replicas", count(x.Spec.Replicas, 1)) {
+			return
+		}
 		insts = replicas(x.Name, "Deployment", x.Spec.Replicas)
 	case *appsv1.ReplicaSet:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		if t.tooMany(o, "spec.replicas", count(x.Spec.Replicas, 1)) {
+			return
+		}
 		insts = replicas(x.Name, "ReplicaSet", x.Spec.Replicas)
 	case *appsv1.StatefulSet:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		if t.tooMany(o, "spec.replicas", count(x.Spec.Replicas, 1)) {
+			return
+		}
 		for i := range count(x.Spec.Replicas, 1) {
 			n := fmt.Sprintf("%s-%d", x.Name, i)
 			insts = append(insts, instance{name: n, hostname: n, subdomain: x.Spec.ServiceName,
@@ -52,6 +61,9 @@ func (t *translator) workload(o *manifest.Object) {
 		insts = []instance{{name: x.Name + "-pod", owner: &pod.Owner{Kind: "DaemonSet", Name: x.Name}}}
 	case *batchv1.Job:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
+		if t.tooMany(o, "spec.parallelism", jobPodCount(&x.Spec)) {
+			return
+		}
 		insts = jobPods(x.Name, "Job", &x.Spec)
 	case *batchv1.CronJob:
 		if !t.opts.RunCronJobs {
@@ -59,6 +71,9 @@ func (t *translator) workload(o *manifest.Object) {
 			return
 		}
 		meta, tmpl, base = x.ObjectMeta, x.Spec.JobTemplate.Spec.Template, "spec.jobTemplate.spec.template"
+		if t.tooMany(o, "spec.jobTemplate.spec.parallelism", jobPodCount(&x.Spec.JobTemplate.Spec)) {
+			return
+		}
 		insts = jobPods(x.Name, "CronJob", &x.Spec.JobTemplate.Spec)
 	default:
 		t.warn(o.Warning("", "kind %s is not run", o.Kind))
@@ -78,6 +93,22 @@ func (t *translator) workload(o *manifest.Object) {
 		t.play.Pods = append(t.play.Pods, *spec)
 		t.play.Origins = append(t.play.Origins, Origin{Object: o.Ref(), Pos: o.Source, obj: o, base: base})
 	}
+}
+
+// maxPodsPerObject bounds the pods one object makes. A replica count is an
+// int32, and every pod is built in memory before anything runs: a
+// Deployment of 999999999 replicas used to exhaust memory (FuzzTranslate).
+// 10,000 pods are what the reliability suite plays within bounded memory.
+const maxPodsPerObject = 10000
+
+// tooMany refuses an object that would make more than maxPodsPerObject
+// pods, naming the field that says how many.
+func (t *translator) tooMany(o *manifest.Object, path string, n int) bool {
+	if n <= maxPodsPerObject {
+		return false
+	}
+	t.fail(o.Finding(path, "%d pods: podbay plays at most %d pods of one object", n, maxPodsPerObject))
+	return true
 }
 
 func count(r *int32, def int) int {
@@ -114,16 +145,25 @@ func jobPods(name, kind string, s *batchv1.JobSpec) []instance {
 	if s.CompletionMode != nil {
 		js.CompletionMode = string(*s.CompletionMode)
 	}
-	n := js.Parallelism
-	if s.Completions != nil && js.Completions < n {
-		n = js.Completions
-	}
 	var out []instance
-	for i := range int(n) {
+	for i := range jobPodCount(s) {
 		out = append(out, instance{name: fmt.Sprintf("%s-pod-%d", name, i), job: js,
 			owner: &pod.Owner{Kind: kind, Name: name, Index: i}})
 	}
 	return out
+}
+
+// jobPodCount is how many pods a Job starts with: one per parallelism slot
+// that has a completion to run.
+func jobPodCount(s *batchv1.JobSpec) int {
+	n := int32(1)
+	if s.Parallelism != nil {
+		n = *s.Parallelism
+	}
+	if s.Completions != nil && *s.Completions < n {
+		n = *s.Completions
+	}
+	return int(n)
 }
 
 // source returns the pod, as the Kubernetes object it would be, in JSON.
