@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podbay/podbay/engine/inotify"
+	"github.com/podbay/podbay/engine/wakeup"
 )
 
 // pollInterval bounds how long a follower waits without an inotify event, so
@@ -16,12 +16,12 @@ const pollInterval = 200 * time.Millisecond
 // watcher wakes a follower when the log file changes (inotify), with a
 // ticker as a fallback.
 type watcher struct {
-	watch  *inotify.Watch
+	watch  *wakeup.Chan
 	ticker *time.Ticker
 }
 
 func newWatcher(path string) *watcher {
-	return &watcher{watch: inotify.New(path, unix.IN_MODIFY|unix.IN_CLOSE_WRITE), ticker: time.NewTicker(pollInterval)}
+	return &watcher{watch: wakeup.Inotify(path, unix.IN_MODIFY|unix.IN_CLOSE_WRITE), ticker: time.NewTicker(pollInterval)}
 }
 
 // wait returns when the file may have changed, or ctx's error.

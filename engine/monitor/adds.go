@@ -82,6 +82,7 @@ func (s *supervisor) answer(id, kind string, data []byte) {
 	if err := writeFileAtomic(s.cfg.answerPath(id, kind), data); err != nil {
 		s.log.Error("answering a request", "id", id, "err", err)
 	}
+	pokeWaiters(s.cfg.Dir)
 }
 
 // readAddRequest reads a request written by Start: one container in the

@@ -159,8 +159,10 @@ func (s *supervisor) serveStops() {
 		switch {
 		case c != nil:
 			s.serveStop(c)
-		case !slices.Contains(pending, id):
-			os.Remove(s.cfg.StopPath(id)) // nothing runs under that id
+		case !slices.Contains(pending, id): // nothing runs under that id
+			if os.Remove(s.cfg.StopPath(id)) == nil {
+				pokeWaiters(s.cfg.Dir)
+			}
 		}
 	}
 }
