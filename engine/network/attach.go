@@ -102,9 +102,9 @@ func (o *AttachOptions) runtimeConf(netns string) *libcni.RuntimeConf {
 
 // Attach brings up loopback, makes sure the network's iptables rules are
 // in place and claims them for the container (see ensureRules; the last
-// Detach from the network removes them) and then runs the
+// Detach from the network removes them) while it runs the
 // network's CNI ADD for the namespace: bridge (which runs host-local), and
-// portmap when ports are published. Published host ports are checked first
+// portmap when ports are published (after the rules, then). Published host ports are checked first
 // (the error names the port). Whatever ADD half-created is torn down on
 // error.
 func (m *Manager) Attach(ctx context.Context, opts AttachOptions) (*Attachment, error) {
@@ -158,8 +158,26 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 	if err := SetupLoopback(opts.NetNS); err != nil {
 		return nil, err
 	}
-	if err := m.ensureRules(ctx, n, opts.ContainerID); err != nil {
-		return nil, errors.Join(err, cleanupErr(m.releaseRules(context.WithoutCancel(ctx), n.Name, opts.ContainerID, true)))
+	// The network's rules and the ADD are independent, and the first
+	// attach since the rules went (at the network's last detach) installs
+	// them: three iptables runs, as long as the ADD. So they run at once,
+	// unless ports are published: then the rules go first, so that
+	// portmap's jumps still come after podbay's.
+	bridgeUp := linkExists(n.Bridge) // looked at before the ADD creates it
+	rules := make(chan error, 1)
+	go func() { rules <- m.claimRules(ctx, n, opts.ContainerID, bridgeUp) }()
+	rulesWaited := false
+	waitRules := func() error { // the claim's error, once
+		if rulesWaited {
+			return nil
+		}
+		rulesWaited = true
+		return <-rules
+	}
+	if len(opts.Ports) > 0 {
+		if err := waitRules(); err != nil {
+			return nil, errors.Join(err, cleanupErr(m.releaseRules(context.WithoutCancel(ctx), n.Name, opts.ContainerID, true)))
+		}
 	}
 	rt := opts.runtimeConf(opts.NetNS)
 	// undo tears down what the plugins did before a failure (IP lease,
@@ -167,6 +185,7 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 	// (and the rules, were this the only container).
 	undo := func(err error) error {
 		cctx := context.WithoutCancel(ctx)
+		err = errors.Join(err, waitRules()) // the claim is made before it is dropped
 		return errors.Join(err,
 			cleanupErr(m.delList(cctx, list, rt, true)),
 			cleanupErr(sweep(cctx, sweepsFor(list), n.Name, opts.ContainerID, nil)),
@@ -175,6 +194,9 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 	res, err := m.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
 		return nil, undo(classifyAddError(n, err))
+	}
+	if err := waitRules(); err != nil {
+		return nil, undo(err)
 	}
 	a, err := attachmentFromResult(res, opts)
 	if err != nil {

@@ -158,11 +158,17 @@ func (m *Manager) rulesUsers(network string) string {
 
 // ensureRules claims n's rules for containerID and installs them unless
 // the marker says they are in place, in one critical section: a concurrent
-// last Detach cannot remove them between this and the ADD that follows.
+// last Detach cannot remove them before the container's ADD is done.
 // In steady state this costs a lock, a file read and an empty file: no
 // iptables run. On error the claim may be left: the caller drops it with
 // releaseRules.
 func (m *Manager) ensureRules(ctx context.Context, n *Network, containerID string) error {
+	return m.claimRules(ctx, n, containerID, linkExists(n.Bridge))
+}
+
+// claimRules is ensureRules with the bridge's existence looked at by the
+// caller (bridgeUp), before a CNI ADD that runs meanwhile creates it.
+func (m *Manager) claimRules(ctx context.Context, n *Network, containerID string, bridgeUp bool) error {
 	rules := networkRules(n)
 	want := renderRules(rules)
 	l, err := m.rulesLock()
@@ -183,7 +189,7 @@ func (m *Manager) ensureRules(ctx context.Context, n *Network, containerID strin
 		// A missing bridge means a network never attached since boot or
 		// since its bridge was deleted: a marker kept on a runroot that is
 		// no tmpfs must not hide rules a reboot cleared.
-		if have, err := os.ReadFile(marker); err == nil && bytes.Equal(have, want) && linkExists(n.Bridge) {
+		if have, err := os.ReadFile(marker); err == nil && bytes.Equal(have, want) && bridgeUp {
 			return nil
 		}
 		if err := writeFileAtomic(marker, []byte(pendingMarker)); err != nil {

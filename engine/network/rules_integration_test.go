@@ -707,3 +707,96 @@ func TestDetachAfterKilledAdd(t *testing.T) {
 	}
 	assertGone(t, f, n.Name, id, ns, a.IP)
 }
+
+// flagExec creates a flag file before each plugin runs, and records which
+// flag files of the iptables stand-ins existed then.
+type flagExec struct {
+	invoke.Exec
+	flag string // created before a plugin runs
+	seen string // a file whose existence is recorded
+	mu   sync.Mutex
+	had  []bool
+}
+
+func (e *flagExec) ExecPlugin(ctx context.Context, path string, stdin []byte, env []string) ([]byte, error) {
+	_, err := os.Stat(e.seen)
+	e.mu.Lock()
+	e.had = append(e.had, err == nil)
+	e.mu.Unlock()
+	if err := os.WriteFile(e.flag, nil, 0o600); err != nil {
+		return nil, err
+	}
+	return e.Exec.ExecPlugin(ctx, path, stdin, env)
+}
+
+// TestFirstAttachInstallsRulesDuringTheADD: without published ports, the
+// first Attach's iptables-restore and its CNI ADD run at once (a restore
+// that waits for the ADD to begin would time out, and fail the Attach, if
+// they ran one after the other); with published ports the rules are in
+// place before the plugins run, so portmap's jumps come after podbay's.
+func TestFirstAttachInstallsRulesDuringTheADD(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	addBegun, restored := filepath.Join(dir, "add-begun"), filepath.Join(dir, "restored")
+	// iptables-restore waits up to 10 s for the ADD when $PODBAY_TEST_WAIT
+	// names the flag file, and leaves a flag of its own once done.
+	script := fmt.Sprintf(`#!/bin/sh
+if [ -n "$PODBAY_TEST_WAIT" ]; then
+	i=0
+	while [ ! -e "$PODBAY_TEST_WAIT" ]; do
+		i=$((i+1)); [ $i -gt 1000 ] && { echo "the ADD did not begin" >&2; exit 1; }
+		sleep 0.01
+	done
+fi
+/usr/sbin/iptables-restore "$@" || exit
+touch %s
+`, restored)
+	if err := os.WriteFile(filepath.Join(dir, "iptables-restore"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+
+	f := newFixture(t, Options{})
+	fe := &flagExec{Exec: f.m.exec, flag: addBegun, seen: restored}
+	f.m.exec = fe
+	f.m.cni = libcni.NewCNIConfigWithCacheDir(f.m.opts.PluginDirs, filepath.Join(f.m.dir, "cache"), fe)
+	n := f.createNet(t, CreateOptions{Name: "it-overlap", Subnet: "10.201.56.0/24", Bridge: "pbit56"})
+
+	t.Setenv("PODBAY_TEST_WAIT", addBegun)
+	id := newID(t)
+	if _, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: f.netns(t, id), Network: n.Name}); err != nil {
+		t.Fatalf("first Attach (its restore waits for its ADD): %v", err)
+	}
+	if _, err := os.Stat(restored); err != nil {
+		t.Fatalf("the first Attach did not install the rules: %v", err)
+	}
+	assertRulesOnce(t, n)
+	if err := f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if p := podbayLines(t); p != "" {
+		t.Fatalf("rules left after the last Detach:\n%s", p)
+	}
+
+	// Published ports: the rules first.
+	t.Setenv("PODBAY_TEST_WAIT", "")
+	for _, p := range []string{addBegun, restored} {
+		os.Remove(p)
+	}
+	fe.mu.Lock()
+	fe.had = nil
+	fe.mu.Unlock()
+	id = newID(t)
+	if _, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: f.netns(t, id), Network: n.Name,
+		Ports: []PortMapping{{HostIP: "127.0.0.1", HostPort: 18156, ContainerPort: 8080}}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name}) })
+	fe.mu.Lock()
+	had := fe.had
+	fe.mu.Unlock()
+	if len(had) == 0 || !had[0] {
+		t.Errorf("with published ports, the plugins ran before the rules were installed (restored before each plugin: %v)", had)
+	}
+	assertRulesOnce(t, n)
+}
