@@ -121,21 +121,167 @@ func (s *Store) lock(ctx context.Context, exclusive bool, timeout time.Duration)
 	}
 }
 
-// Update runs fn in one read-write transaction.
+// Update runs fn in a read-write transaction: as one of its own or, when
+// other goroutines of this process update the store at the same time,
+// together with theirs (a group commit). fn must keep its effects to the
+// transaction (it may set variables of its caller's): when another fn of
+// its group fails, the group's transaction is rolled back and fn runs
+// again. Each fn's outcome is as if the fns had run one after the other:
+// fn sees what fns before it in its group wrote, and a fn that fails in
+// a group runs once more on its own, whose result it returns.
+//
+// A commit costs two fdatasyncs and an open of the file; under load (a
+// ten-pod play: 81 updates, each holding the lock 5 ms on average while
+// runc kept both CPUs busy) one process' updates queued behind each other
+// for most of the play.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+	q := committerFor(s.path)
+	c := &call{fn: fn, done: make(chan struct{})}
+	q.mu.Lock()
+	q.pending = append(q.pending, c)
+	q.mu.Unlock()
+	for {
+		select {
+		case <-c.done:
+			return c.err
+		case <-ctx.Done():
+			if q.withdraw(c) {
+				return fmt.Errorf("updating state %s: %w", s.path, ctx.Err())
+			}
+			<-c.done // a committer has it
+			return c.err
+		case q.slot <- struct{}{}:
+			s.commit(ctx, q, c)
+			<-q.slot
+		}
+	}
+}
+
+// A committer gathers one store's concurrent updates in this process.
+type committer struct {
+	slot    chan struct{} // held by the goroutine that commits
+	mu      sync.Mutex
+	pending []*call
+}
+
+// A call is one Update waiting for its commit.
+type call struct {
+	fn   func(*Tx) error
+	err  error
+	done chan struct{} // closed once err is final
+}
+
+var committers sync.Map // store path -> *committer
+
+func committerFor(path string) *committer {
+	if v, ok := committers.Load(path); ok {
+		return v.(*committer)
+	}
+	v, _ := committers.LoadOrStore(path, &committer{slot: make(chan struct{}, 1)})
+	return v.(*committer)
+}
+
+// maxGroup bounds the updates committed together.
+const maxGroup = 64
+
+// withdraw takes c out of the queue; false if a committer has taken it.
+func (q *committer) withdraw(c *call) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, p := range q.pending {
+		if p == c {
+			q.pending = append(q.pending[:i], q.pending[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// take removes own and up to maxGroup-1 other pending calls from the
+// queue, own first; nil if own is no longer pending.
+func (q *committer) take(own *call) []*call {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	group := []*call{own}
+	rest := q.pending[:0]
+	found := false
+	for _, p := range q.pending {
+		switch {
+		case p == own:
+			found = true
+		case len(group) < maxGroup:
+			group = append(group, p)
+		default:
+			rest = append(rest, p)
+		}
+	}
+	if !found {
+		return nil
+	}
+	clear(q.pending[len(rest):])
+	q.pending = rest
+	return group
+}
+
+// commit opens the store and commits own with the other pending calls. If
+// the store cannot be opened, own fails and the others stay queued.
+func (s *Store) commit(ctx context.Context, q *committer, own *call) {
+	select {
+	case <-own.done:
+		return // committed by the previous holder of the slot
+	default:
+	}
 	db, done, err := s.open(ctx, false)
 	if err != nil {
-		return err
+		if q.withdraw(own) {
+			own.err = err
+			close(own.done)
+		}
+		return
 	}
 	defer done()
-	return db.Update(func(btx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects} {
-			if _, err := btx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("creating bucket %s: %w", b, err)
+	group := q.take(own)
+	for len(group) > 0 {
+		failed := -1
+		err := db.Update(func(btx *bolt.Tx) error {
+			if err := ensureBuckets(btx); err != nil {
+				return err
 			}
+			for i, c := range group {
+				if err := c.fn(&Tx{tx: btx}); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed < 0 { // committed, or bbolt's own error for all
+			for _, c := range group {
+				c.err = err
+				close(c.done)
+			}
+			return
 		}
-		return fn(&Tx{tx: btx})
-	})
+		// The failed fn runs on its own; the rest of the group again.
+		solo := group[failed]
+		group = append(group[:failed:failed], group[failed+1:]...)
+		solo.err = db.Update(func(btx *bolt.Tx) error {
+			if err := ensureBuckets(btx); err != nil {
+				return err
+			}
+			return solo.fn(&Tx{tx: btx})
+		})
+		close(solo.done)
+	}
+}
+
+func ensureBuckets(btx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects} {
+		if _, err := btx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", b, err)
+		}
+	}
+	return nil
 }
 
 // View runs fn in one read-only transaction.

@@ -251,3 +251,189 @@ func BenchmarkConcurrentUpdates(b *testing.B) {
 		}
 	})
 }
+
+func BenchmarkUpdate(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		id := fmt.Sprintf("c%d", i)
+		if err := s.Update(ctx, func(tx *Tx) error { return tx.PutObject("bench", id, id) }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkView(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		if err := s.View(ctx, func(tx *Tx) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// queueUpdates holds the commit slot of s while n Updates by fns queue
+// up, then lets them go; it returns their errors in the order of fns.
+func queueUpdates(t *testing.T, ctx context.Context, s *Store, fns ...func(*Tx) error) []error {
+	t.Helper()
+	q := committerFor(s.path)
+	q.slot <- struct{}{}
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Update(ctx, fn)
+		}()
+	}
+	waitQueued(t, q, len(fns))
+	<-q.slot
+	wg.Wait()
+	return errs
+}
+
+// waitQueued waits until n updates wait in q.
+func waitQueued(t *testing.T, q *committer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		q.mu.Lock()
+		have := len(q.pending)
+		q.mu.Unlock()
+		if have == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d updates queued", have, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestConcurrentUpdatesCommitTogether: updates that queue while another
+// commits run in one transaction, in which each sees the ones before it.
+func TestConcurrentUpdatesCommitTogether(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	txs := map[any]bool{}
+	var fns []func(*Tx) error
+	for i := range 10 {
+		fns = append(fns, func(tx *Tx) error {
+			mu.Lock()
+			txs[tx.tx] = true
+			mu.Unlock()
+			var n int
+			if err := tx.Object("count", "n", &n); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err := tx.PutObject("count", "n", n+1); err != nil {
+				return err
+			}
+			return tx.PutObject("item", fmt.Sprint(i), i)
+		})
+	}
+	for i, err := range queueUpdates(t, ctx, s, fns...) {
+		if err != nil {
+			t.Errorf("update %d: %v", i, err)
+		}
+	}
+	if len(txs) != 1 {
+		t.Errorf("10 queued updates ran in %d transactions, want 1", len(txs))
+	}
+	err = s.View(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.Object("count", "n", &n); err != nil {
+			return err
+		}
+		if n != 10 {
+			t.Errorf("count %d, want 10: an update did not see the ones before it", n)
+		}
+		items, err := tx.Objects("item")
+		if len(items) != 10 {
+			t.Errorf("%d items, want 10", len(items))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFailedUpdateInAGroupFailsAlone: a failing update gets its own error
+// and leaves nothing; the others of its group are committed.
+func TestFailedUpdateInAGroupFailsAlone(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errBad := errors.New("bad")
+	put := func(key string) func(*Tx) error {
+		return func(tx *Tx) error { return tx.PutObject("k", key, key) }
+	}
+	bad := func(tx *Tx) error {
+		if err := tx.PutObject("k", "bad", "bad"); err != nil {
+			return err
+		}
+		return errBad
+	}
+	errs := queueUpdates(t, ctx, s, put("a"), bad, put("b"), bad, put("c"))
+	for i, err := range errs {
+		want := error(nil)
+		if i == 1 || i == 3 {
+			want = errBad
+		}
+		if !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Errorf("update %d: %v, want %v", i, err, want)
+		}
+	}
+	err = s.View(ctx, func(tx *Tx) error {
+		got, err := tx.Objects("k")
+		if len(got) != 3 || got["bad"] != nil {
+			t.Errorf("objects %q, want a, b and c only", got)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCancelledQueuedUpdateDoesNotRun: an update whose context ends while
+// it waits for its turn returns the context's error and never runs.
+func TestCancelledQueuedUpdateDoesNotRun(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := committerFor(s.path)
+	q.slot <- struct{}{}
+	ctx, cancel := context.WithCancel(context.Background())
+	var ran atomic.Bool
+	done := make(chan error, 1)
+	go func() { done <- s.Update(ctx, func(tx *Tx) error { ran.Store(true); return nil }) }()
+	waitQueued(t, q, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled update: %v, want context.Canceled", err)
+	}
+	<-q.slot
+	if err := s.Update(context.Background(), func(tx *Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if ran.Load() {
+		t.Error("a cancelled update ran")
+	}
+}
