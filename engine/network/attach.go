@@ -102,11 +102,11 @@ func (o *AttachOptions) runtimeConf(netns string) *libcni.RuntimeConf {
 
 // Attach brings up loopback, makes sure the network's iptables rules are
 // in place and claims them for the container (see ensureRules; the last
-// Detach from the network removes them) while it runs the
-// network's CNI ADD for the namespace: bridge (which runs host-local), and
-// portmap when ports are published (after the rules, then). Published host ports are checked first
-// (the error names the port). Whatever ADD half-created is torn down on
-// error.
+// Detach from the network removes them) while it runs the network's CNI
+// ADD for the namespace: bridge (which runs host-local), and portmap when
+// ports are published (after the rules, then). Published host ports are
+// checked first (the error names the port). Whatever ADD half-created is
+// torn down on error.
 func (m *Manager) Attach(ctx context.Context, opts AttachOptions) (*Attachment, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
