@@ -3,6 +3,7 @@ package cgroups
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,7 +188,7 @@ func procsPath(cg, mi string) string {
 		}
 		for _, ctrl := range strings.Split(parts[1], ",") {
 			for _, m := range mounts {
-				if m.fstype == "cgroup" && hasOpt(m.opts, ctrl) {
+				if m.fstype == "cgroup" && slices.Contains(strings.Split(m.opts, ","), ctrl) {
 					if p := in(parts[2], m); p != "" {
 						v1 = append(v1, p)
 					}
@@ -199,13 +200,4 @@ func procsPath(cg, mi string) string {
 		return v1[0]
 	}
 	return ""
-}
-
-func hasOpt(opts, want string) bool {
-	for _, o := range strings.Split(opts, ",") {
-		if o == want {
-			return true
-		}
-	}
-	return false
 }

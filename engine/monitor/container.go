@@ -220,10 +220,7 @@ func (c *container) finish(ctx context.Context, e Exit) {
 	if err := WriteExit(c.spec.ExitFile, e); err != nil && !exitDirGone(c.spec.ExitFile, err) {
 		c.s.log.Error("recording exit", "id", c.spec.ID, "err", err)
 	}
-	// Last: StopContainer waits for it to go.
-	if os.Remove(c.s.cfg.StopPath(c.spec.ID)) == nil {
-		pokeWaiters(c.s.cfg.Dir)
-	}
+	c.s.dropStop(c.spec.ID) // last: StopContainer waits for it to go
 }
 
 // exitDirGone tells whether writing the exit file failed because its

@@ -159,11 +159,17 @@ func (s *supervisor) serveStops() {
 		switch {
 		case c != nil:
 			s.serveStop(c)
-		case !slices.Contains(pending, id): // nothing runs under that id
-			if os.Remove(s.cfg.StopPath(id)) == nil {
-				pokeWaiters(s.cfg.Dir)
-			}
+		case !slices.Contains(pending, id):
+			s.dropStop(id) // nothing runs under that id
 		}
+	}
+}
+
+// dropStop removes the stop marker of container id, which StopContainer
+// waits to see go, and wakes the waiters.
+func (s *supervisor) dropStop(id string) {
+	if os.Remove(s.cfg.StopPath(id)) == nil {
+		pokeWaiters(s.cfg.Dir)
 	}
 }
 

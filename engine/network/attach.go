@@ -420,7 +420,7 @@ func (m *Manager) writeAttachment(a *Attachment) error {
 }
 
 func (m *Manager) readAttachment(network, id string) (*Attachment, error) {
-	if filepath.Base(id) != id || !validName.MatchString(network) {
+	if filepath.Base(id) != id || !validName(network) {
 		return nil, fs.ErrNotExist
 	}
 	data, err := os.ReadFile(m.attachmentPath(network, id))

@@ -41,14 +41,9 @@ const (
 // DefaultPluginDirs are searched for CNI plugins when Options.PluginDirs is empty.
 var DefaultPluginDirs = []string{"/usr/lib/cni", "/opt/cni/bin"}
 
-// validName checks a network name: 1-63 letters, digits, '_', '.' and
-// '-', starting with a letter or digit. (Not a regexp: `{0,62}` compiled
-// into 850 allocations, 0.3 ms of every podbay command's start.)
-var validName nameChecker
-
-type nameChecker struct{}
-
-func (nameChecker) MatchString(s string) bool {
+// validName checks a network name (nameRule). Not a regexp: `{0,62}`
+// compiled into 850 allocations, 0.3 ms of every podbay command's start.
+func validName(s string) bool {
 	if len(s) == 0 || len(s) > 63 {
 		return false
 	}
@@ -62,9 +57,7 @@ func (nameChecker) MatchString(s string) bool {
 	return true
 }
 
-func (nameChecker) String() string {
-	return "1-63 letters, digits, '_', '.' or '-', starting with a letter or digit"
-}
+const nameRule = "1-63 letters, digits, '_', '.' or '-', starting with a letter or digit"
 
 // Options configure a Manager.
 type Options struct {
@@ -158,8 +151,8 @@ func (m *Manager) recordPath(name string) string { return filepath.Join(m.dir, n
 // Create makes a network. An empty subnet picks a free /24; an overlapping
 // subnet or a name in use is refused.
 func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, error) {
-	if !validName.MatchString(opts.Name) {
-		return nil, fmt.Errorf("network name %q: must be %s", opts.Name, validName)
+	if !validName(opts.Name) {
+		return nil, fmt.Errorf("network name %q: must be %s", opts.Name, nameRule)
 	}
 	l, err := m.lock()
 	if err != nil {
@@ -328,7 +321,7 @@ func (m *Manager) list() ([]*Network, error) {
 }
 
 func (m *Manager) read(name string) (*Network, error) {
-	if !validName.MatchString(name) {
+	if !validName(name) {
 		return nil, fmt.Errorf("network %q: %w", name, ErrNotFound)
 	}
 	data, err := os.ReadFile(m.recordPath(name))

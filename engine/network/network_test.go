@@ -14,7 +14,7 @@ func TestValidName(t *testing.T) {
 		"": false, long + "a": false, "-net": false, ".net": false, "_net": false,
 		"ne t": false, "net/x": false, "né": false, "..": false,
 	} {
-		if got := validName.MatchString(name); got != want {
+		if got := validName(name); got != want {
 			t.Errorf("validName(%q) = %v, want %v", name, got, want)
 		}
 	}

@@ -208,7 +208,7 @@ func (m *Manager) claimRules(ctx context.Context, n *Network, containerID string
 // validClaim reports whether a claim file can be named by id under the
 // network's claims.
 func validClaim(network, id string) bool {
-	return id != "" && id != "." && id != ".." && filepath.Base(id) == id && validName.MatchString(network)
+	return id != "" && id != "." && id != ".." && filepath.Base(id) == id && validName(network)
 }
 
 // releaseRules drops containerID's claim on a network's rules and, when no

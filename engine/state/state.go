@@ -28,6 +28,8 @@ var (
 	bucketPods       = []byte("pods")
 	bucketNames      = []byte("names") // name -> id, shared by pods and containers of one kind prefix
 	bucketObjects    = []byte("objects")
+
+	buckets = [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects}
 )
 
 // Store is the state database. It holds no open handle between calls: every
@@ -242,19 +244,7 @@ func (s *Store) commit(ctx context.Context, q *committer, own *call) {
 	defer done()
 	group := q.take(own)
 	for len(group) > 0 {
-		failed := -1
-		err := db.Update(func(btx *bolt.Tx) error {
-			if err := ensureBuckets(btx); err != nil {
-				return err
-			}
-			for i, c := range group {
-				if err := c.fn(&Tx{tx: btx}); err != nil {
-					failed = i
-					return err
-				}
-			}
-			return nil
-		})
+		failed, err := runGroup(db, group)
 		if failed < 0 { // committed, or bbolt's own error for all
 			for _, c := range group {
 				c.err = err
@@ -265,18 +255,33 @@ func (s *Store) commit(ctx context.Context, q *committer, own *call) {
 		// The failed fn runs on its own; the rest of the group again.
 		solo := group[failed]
 		group = append(group[:failed:failed], group[failed+1:]...)
-		solo.err = db.Update(func(btx *bolt.Tx) error {
-			if err := ensureBuckets(btx); err != nil {
-				return err
-			}
-			return solo.fn(&Tx{tx: btx})
-		})
+		_, solo.err = runGroup(db, []*call{solo})
 		close(solo.done)
 	}
 }
 
+// runGroup runs the fns of group one after the other in one transaction of
+// db: the index of the fn that failed (-1 if none) and the transaction's
+// error.
+func runGroup(db *bolt.DB, group []*call) (failed int, err error) {
+	failed = -1
+	err = db.Update(func(btx *bolt.Tx) error {
+		if err := ensureBuckets(btx); err != nil {
+			return err
+		}
+		for i, c := range group {
+			if err := c.fn(&Tx{tx: btx}); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	return failed, err
+}
+
 func ensureBuckets(btx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects} {
+	for _, b := range buckets {
 		if _, err := btx.CreateBucketIfNotExists(b); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", b, err)
 		}
@@ -292,7 +297,7 @@ func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	}
 	missing := false
 	err = db.View(func(btx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketContainers, bucketPods, bucketNames, bucketObjects} {
+		for _, b := range buckets {
 			if btx.Bucket(b) == nil {
 				missing = true // a store whose creation was cut short
 				return nil
