@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/podbay/podbay/pod"
 )
 
@@ -107,4 +110,21 @@ func TestGenerateWithoutSource(t *testing.T) {
 // caseOptionsFor publishes what the first export's pods published.
 func caseOptionsFor(*Result) caseOptions {
 	return caseOptions{Publish: []string{"8080:80", "30053:53/udp"}}
+}
+
+// TestRenderKeepsLargeIntegers: an int64 beyond float64's 53 bits comes
+// out of Render exactly (it came out as ...992).
+func TestRenderKeepsLargeIntegers(t *testing.T) {
+	deadline := int64(1<<53 + 1)
+	p := &corev1.Pod{}
+	p.Name = "x"
+	p.Spec.Containers = []corev1.Container{{Name: "c", Image: "busybox"}}
+	p.Spec.ActiveDeadlineSeconds = &deadline
+	out, err := Render(&Result{Objects: []runtime.Object{p}}, testVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "activeDeadlineSeconds: 9007199254740993\n") {
+		t.Errorf("output lacks activeDeadlineSeconds: 9007199254740993:\n%s", out)
+	}
 }

@@ -2,7 +2,6 @@ package generate
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,12 +37,8 @@ func Render(res *Result, version string) ([]byte, error) {
 
 // clean turns an object into generic data without its status and empty noise fields.
 func clean(o runtime.Object) (*unstructured.Unstructured, error) {
-	j, err := json.Marshal(o)
+	m, err := manifest.ToMap(o)
 	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
 		return nil, err
 	}
 	delete(m, "status")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,6 +217,30 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	if _, err := Encode((*corev1.Pod)(nil)); err == nil {
 		t.Error("encoding a nil object: no error")
+	}
+}
+
+// TestEncodeKeepsLargeIntegers: integers beyond float64's 53 bits come
+// back from an encode exactly, and the most negative int64 decodes again
+// (found by FuzzDecode: it came out as -9.223372036854776e+18).
+func TestEncodeKeepsLargeIntegers(t *testing.T) {
+	grace, deadline := int64(math.MinInt64), int64(1<<53+1)
+	p := &corev1.Pod{}
+	p.Name = "x"
+	p.Spec.Containers = []corev1.Container{{Name: "c", Image: "busybox"}}
+	p.Spec.TerminationGracePeriodSeconds, p.Spec.ActiveDeadlineSeconds = &grace, &deadline
+	out, err := Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Decode("rt.yaml", out)
+	if err != nil || len(set.Objects) != 1 {
+		t.Fatalf("decode of encoded: %v\n%s", err, out)
+	}
+	got := set.Objects[0].Obj.(*corev1.Pod).Spec
+	if *got.TerminationGracePeriodSeconds != grace || *got.ActiveDeadlineSeconds != deadline {
+		t.Errorf("round trip: grace %d, deadline %d; want %d, %d\n%s",
+			*got.TerminationGracePeriodSeconds, *got.ActiveDeadlineSeconds, grace, deadline, out)
 	}
 }
 

@@ -32,12 +32,8 @@ func encodeOne(o runtime.Object) ([]byte, error) {
 	if o == nil || reflect.ValueOf(o).IsNil() {
 		return nil, fmt.Errorf("nil object")
 	}
-	j, err := json.Marshal(o)
+	m, err := ToMap(o)
 	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
 		return nil, err
 	}
 	if info, ok := byType[reflect.TypeOf(o)]; ok {
@@ -49,11 +45,28 @@ func encodeOne(o runtime.Object) ([]byte, error) {
 		}
 	}
 	prune(m)
-	j, err = json.Marshal(m)
+	j, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
 	return yaml.JSONToYAML(j)
+}
+
+// ToMap turns o into generic JSON data. Numbers stay json.Numbers: as
+// float64 an int64 beyond 53 bits would change, and the most negative one
+// would come out as -9.223372036854776e+18, which no int64 field accepts.
+func ToMap(o any) (map[string]any, error) {
+	j, err := json.Marshal(o)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // prune drops the noise the API types marshal for unset values.
