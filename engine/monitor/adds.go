@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,6 +51,12 @@ func (s *supervisor) serveAdds(ctx context.Context) bool {
 			s.mu.Lock()
 			delete(s.adding, id)
 			s.mu.Unlock()
+			// A request for the same id that came while this one was
+			// served was skipped as busy (serveAdd removed this one's
+			// file first): serve it now.
+			if _, err := os.Stat(s.cfg.addPath(id)); err == nil {
+				s.serveAdds(ctx)
+			}
 			s.signalIfIdle()
 		}()
 	}
@@ -59,6 +66,9 @@ func (s *supervisor) serveAdds(ctx context.Context) bool {
 func (s *supervisor) serveAdd(ctx context.Context, id string) {
 	path := s.cfg.addPath(id)
 	spec, err := readAddRequest(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return // served already: another goroutine's listing found it too
+	}
 	os.Remove(path)
 	if err == nil && spec.ID != id {
 		err = fmt.Errorf("request %q names container %q", filepath.Base(path), spec.ID)

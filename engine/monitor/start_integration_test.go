@@ -101,6 +101,31 @@ func TestStartFailedAddKeepsOthers(t *testing.T) {
 	waitFor(t, "monitor exit", func() bool { return !processAlive(first.MonitorPid) })
 }
 
+// TestRepeatedAddsOfARunningContainer: adds of a running container, one
+// right after the other's answer, are each answered "already running".
+// A request that came while the monitor was still finishing the one
+// before for the same id was skipped as busy and never answered, while
+// the pod had containers to keep the monitor from idling.
+func TestRepeatedAddsOfARunningContainer(t *testing.T) {
+	p := newPod(t)
+	c := p.add([]string{"sleep", "1000"})
+	if _, err := p.start(c); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := monitor.Start(ctx, monitorBin, p.cfg, c)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "already running") {
+			t.Fatalf("add %d of a running container: err = %v", i+2, err)
+		}
+	}
+	if err := p.rt.Kill(context.Background(), c.ID, syscall.SIGKILL, runtime.KillOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, c)
+}
+
 // TestStartRacesMonitorExit adds a container right when the monitor's only
 // container ends: either the old monitor takes it or a new one starts.
 func TestStartRacesMonitorExit(t *testing.T) {
