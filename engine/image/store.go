@@ -13,6 +13,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/podbay/podbay/internal/topdir"
 )
 
 // ErrNotFound is returned (wrapped) when no image matches a reference.
@@ -59,6 +61,10 @@ func Open(root string, log *slog.Logger) (*Store, error) {
 		}
 	}
 	s := &Store{root: root, log: log}
+	// Layers are unpacked in tmp and renamed into layers: spread them.
+	if err := topdir.Mark(filepath.Join(root, "tmp")); err != nil {
+		log.Debug("not spreading unpacked layers over the filesystem", "err", err)
+	}
 	if err := s.pruneTemp(); err != nil {
 		return nil, err
 	}
