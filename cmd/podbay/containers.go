@@ -57,6 +57,9 @@ func (g *globals) manager() (*pod.Manager, error) {
 		return nil, err
 	}
 	m := &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, Networks: nets, MonitorBin: mon, Log: g.log}
+	if err := m.SpreadDirs(); err != nil {
+		return nil, err
+	}
 	if kube, err := kubeBinary(); err == nil {
 		m.SyncCommand = []string{kube, "--root", g.root, "--runroot", g.runroot, "kube", "sync-services"}
 	}
