@@ -104,20 +104,16 @@ type MountOption struct {
 func (m *Manager) containerDir(id string) string { return filepath.Join(m.Root, "containers", id) }
 
 // SpreadDirs makes the directories that hold a directory per container or
-// pod and marks them as tops of unrelated trees (internal/topdir): ext4 then
+// pod, marked as tops of unrelated trees (internal/topdir): ext4 then
 // places each new container's files away from those of the containers just
-// removed, whose freed inodes it would step past one by one. A mark that
-// fails is only logged: it is a placement hint.
+// removed, whose freed inodes it would step past one by one.
 func (m *Manager) SpreadDirs() error {
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
 	}{{filepath.Join(m.Root, "containers"), 0o700}, {filepath.Join(m.Runroot, "containers"), 0o755}, {filepath.Join(m.Runroot, "pods"), 0o755}} {
-		if err := os.MkdirAll(d.path, d.mode); err != nil {
+		if err := topdir.Make(d.path, d.mode); err != nil {
 			return err
-		}
-		if err := topdir.Mark(d.path); err != nil && m.Log != nil {
-			m.Log.Debug("not spreading directories over the filesystem", "err", err)
 		}
 	}
 	return nil

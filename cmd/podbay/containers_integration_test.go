@@ -196,16 +196,7 @@ func TestTwentyConcurrentRuns(t *testing.T) {
 func TestConcurrentStartsOfOneContainer(t *testing.T) {
 	e := pulled(t)
 	e.ok("create", "--name", "once", e.busybox, "sleep", "1000")
-	var wg sync.WaitGroup
-	results := make([]result, 5)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = e.run("start", "once")
-		}()
-	}
-	wg.Wait()
+	results := e.runConcurrently(5, "start", "once")
 	for i, r := range results {
 		if r.code != 0 {
 			t.Errorf("start %d: exit %d: %s", i, r.code, r.stderr)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -158,6 +159,18 @@ type result struct {
 func (e *env) run(args ...string) result {
 	e.t.Helper()
 	return e.runIn(nil, args...)
+}
+
+// runConcurrently runs the same podbay command n times at once and returns
+// the results in start order.
+func (e *env) runConcurrently(n int, args ...string) []result {
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = e.run(args...) })
+	}
+	wg.Wait()
+	return results
 }
 
 func (e *env) runIn(stdin []byte, args ...string) result {

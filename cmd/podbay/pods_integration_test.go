@@ -304,16 +304,7 @@ func TestPodFaultsChangeNothing(t *testing.T) {
 func TestConcurrentRunsIntoAStoppedPod(t *testing.T) {
 	e := pulled(t)
 	e.ok("pod", "create", "--name", "race")
-	var wg sync.WaitGroup
-	results := make([]result, 3)
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = e.run("run", "-d", "--pod", "race", e.busybox, "sleep", "1000")
-		}()
-	}
-	wg.Wait()
+	results := e.runConcurrently(3, "run", "-d", "--pod", "race", e.busybox, "sleep", "1000")
 	for i, r := range results {
 		if r.code != 0 {
 			t.Errorf("run %d: exit %d: %s", i, r.code, r.stderr)

@@ -55,16 +55,16 @@ func Open(root string, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{"blobs/sha256", "layers", "tmp"} {
+	for _, d := range []string{"blobs/sha256", "layers"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			return nil, fmt.Errorf("creating image store %s: %w", root, err)
 		}
 	}
-	s := &Store{root: root, log: log}
 	// Layers are unpacked in tmp and renamed into layers: spread them.
-	if err := topdir.Mark(filepath.Join(root, "tmp")); err != nil {
-		log.Debug("not spreading unpacked layers over the filesystem", "err", err)
+	if err := topdir.Make(filepath.Join(root, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("creating image store %s: %w", root, err)
 	}
+	s := &Store{root: root, log: log}
 	if err := s.pruneTemp(); err != nil {
 		return nil, err
 	}

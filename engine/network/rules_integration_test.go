@@ -123,11 +123,7 @@ func TestNetworkRulesOnce(t *testing.T) {
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			atts[i], errs[i] = attachInChild(f, j.network, j.id)
-		}()
+		wg.Go(func() { atts[i], errs[i] = attachInChild(f, j.network, j.id) })
 	}
 	wg.Wait()
 	t.Cleanup(func() {

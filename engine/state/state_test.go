@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func newStore(t *testing.T) *Store {
+func newStore(t testing.TB) *Store {
 	s, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -236,10 +236,7 @@ func TestLockHonoursContext(t *testing.T) {
 // at a time.
 func BenchmarkConcurrentUpdates(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newStore(b)
 	b.SetParallelism(4)
 	var i atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
@@ -254,10 +251,7 @@ func BenchmarkConcurrentUpdates(b *testing.B) {
 
 func BenchmarkUpdate(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newStore(b)
 	for i := 0; i < b.N; i++ {
 		id := fmt.Sprintf("c%d", i)
 		if err := s.Update(ctx, func(tx *Tx) error { return tx.PutObject("bench", id, id) }); err != nil {
@@ -268,10 +262,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 func BenchmarkView(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := newStore(b)
 	for i := 0; i < b.N; i++ {
 		if err := s.View(ctx, func(tx *Tx) error { return nil }); err != nil {
 			b.Fatal(err)
@@ -288,11 +279,7 @@ func queueUpdates(t *testing.T, ctx context.Context, s *Store, fns ...func(*Tx) 
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
 	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.Update(ctx, fn)
-		}()
+		wg.Go(func() { errs[i] = s.Update(ctx, fn) })
 	}
 	waitQueued(t, q, len(fns))
 	<-q.slot
@@ -322,10 +309,7 @@ func waitQueued(t *testing.T, q *committer, n int) {
 // commits run in one transaction, in which each sees the ones before it.
 func TestConcurrentUpdatesCommitTogether(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t)
 	var mu sync.Mutex
 	txs := map[any]bool{}
 	var fns []func(*Tx) error
@@ -352,7 +336,7 @@ func TestConcurrentUpdatesCommitTogether(t *testing.T) {
 	if len(txs) != 1 {
 		t.Errorf("10 queued updates ran in %d transactions, want 1", len(txs))
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		var n int
 		if err := tx.Object("count", "n", &n); err != nil {
 			return err
@@ -375,10 +359,7 @@ func TestConcurrentUpdatesCommitTogether(t *testing.T) {
 // and leaves nothing; the others of its group are committed.
 func TestFailedUpdateInAGroupFailsAlone(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t)
 	errBad := errors.New("bad")
 	put := func(key string) func(*Tx) error {
 		return func(tx *Tx) error { return tx.PutObject("k", key, key) }
@@ -399,7 +380,7 @@ func TestFailedUpdateInAGroupFailsAlone(t *testing.T) {
 			t.Errorf("update %d: %v, want %v", i, err, want)
 		}
 	}
-	err = s.View(ctx, func(tx *Tx) error {
+	err := s.View(ctx, func(tx *Tx) error {
 		got, err := tx.Objects("k")
 		if len(got) != 3 || got["bad"] != nil {
 			t.Errorf("objects %q, want a, b and c only", got)
@@ -414,10 +395,7 @@ func TestFailedUpdateInAGroupFailsAlone(t *testing.T) {
 // TestCancelledQueuedUpdateDoesNotRun: an update whose context ends while
 // it waits for its turn returns the context's error and never runs.
 func TestCancelledQueuedUpdateDoesNotRun(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newStore(t)
 	q := committerFor(s.path)
 	q.slot <- struct{}{}
 	ctx, cancel := context.WithCancel(context.Background())

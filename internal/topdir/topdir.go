@@ -14,6 +14,7 @@ package topdir
 import (
 	"errors"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,27 +22,43 @@ import (
 // flag is FS_TOPDIR_FL (include/uapi/linux/fs.h); x/sys/unix lacks it.
 const flag = 0x00020000
 
-// Mark sets the flag on dir unless it is set already. A filesystem without
-// inode flags (tmpfs, overlayfs, btrfs' lack of this one) is not an error:
-// the flag is a placement hint, and those place directories their own way.
-func Mark(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
+// Make creates dir (with its parents) and marks it; a dir that exists
+// already is left as it is, so that a command that finds it pays a single
+// mkdir. The mark is only a placement hint: Make fails only when it cannot
+// create dir.
+func Make(dir string, mode os.FileMode) error {
+	err := os.Mkdir(dir, mode)
+	if errors.Is(err, os.ErrNotExist) {
+		if err = os.MkdirAll(filepath.Dir(dir), 0o755); err == nil {
+			err = os.Mkdir(dir, mode)
+		}
+	}
+	switch {
+	case errors.Is(err, os.ErrExist):
+		return nil
+	case err != nil:
 		return err
 	}
-	defer f.Close()
-	fd := int(f.Fd())
-	flags, err := unix.IoctlGetUint32(fd, unix.FS_IOC_GETFLAGS)
+	_ = Mark(dir)
+	return nil
+}
+
+// Mark sets the flag on dir unless it is set already. A filesystem without
+// inode flags, or without this one (tmpfs, xfs, btrfs), is not an error:
+// those place directories their own way.
+func Mark(dir string) error {
+	f, flags, err := flagsOf(dir)
 	if err != nil {
 		if unsupported(err) {
 			return nil
 		}
-		return &os.PathError{Op: "get inode flags", Path: dir, Err: err}
+		return err
 	}
+	defer f.Close()
 	if flags&flag != 0 {
 		return nil
 	}
-	if err := unix.IoctlSetPointerInt(fd, unix.FS_IOC_SETFLAGS, int(flags|flag)); err != nil {
+	if err := unix.IoctlSetPointerInt(int(f.Fd()), unix.FS_IOC_SETFLAGS, int(flags|flag)); err != nil {
 		if unsupported(err) {
 			return nil
 		}
@@ -52,16 +69,26 @@ func Mark(dir string) error {
 
 // IsMarked reports whether dir has the flag.
 func IsMarked(dir string) (bool, error) {
-	f, err := os.Open(dir)
+	f, flags, err := flagsOf(dir)
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	f.Close()
+	return flags&flag != 0, nil
+}
+
+// flagsOf opens dir and reads its inode flags; the caller closes the file.
+func flagsOf(dir string) (*os.File, uint32, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, 0, err
+	}
 	flags, err := unix.IoctlGetUint32(int(f.Fd()), unix.FS_IOC_GETFLAGS)
 	if err != nil {
-		return false, &os.PathError{Op: "get inode flags", Path: dir, Err: err}
+		f.Close()
+		return nil, 0, &os.PathError{Op: "get inode flags", Path: dir, Err: err}
 	}
-	return flags&flag != 0, nil
+	return f, flags, nil
 }
 
 func unsupported(err error) bool {

@@ -56,3 +56,29 @@ func TestMarkMissingDirectory(t *testing.T) {
 		t.Fatalf("Mark of a missing directory: %v, want not-exist", err)
 	}
 }
+
+func TestMakeMarksOnlyWhatItCreates(t *testing.T) {
+	base := t.TempDir()
+	made := filepath.Join(base, "a", "b")
+	if err := Make(made, 0o700); err != nil {
+		t.Fatalf("Make: %v", err)
+	}
+	old := filepath.Join(base, "old")
+	if err := os.Mkdir(old, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := Make(old, 0o700); err != nil {
+		t.Fatalf("Make of an existing directory: %v", err)
+	}
+	marked, err := IsMarked(made)
+	if err != nil {
+		t.Logf("%s has no inode flags: only checked that Make made it", base)
+		return
+	}
+	if !marked {
+		t.Error("a directory Make created is not marked")
+	}
+	if marked, _ := IsMarked(old); marked {
+		t.Error("Make marked a directory it found")
+	}
+}
