@@ -277,21 +277,32 @@ func nsFile(t specs.LinuxNamespaceType) string {
 
 // PodIP is the pod's address on its network ("" for host and none).
 func (m *Manager) PodIP(ctx context.Context, st *PodStatus) (string, error) {
-	if st.Options.Network == "host" || st.Options.Network == "none" {
-		return "", nil
-	}
-	n, err := m.Networks.Get(ctx, st.Options.Network)
-	if err != nil {
+	a, err := m.PodAttachment(ctx, st.Pod)
+	if a == nil || err != nil {
 		return "", err
+	}
+	return a.IP, nil
+}
+
+// PodAttachment is the pod's attachment to its network: nil for host and
+// none, and while the pod has no network namespace.
+func (m *Manager) PodAttachment(ctx context.Context, p *state.Pod) (*network.Attachment, error) {
+	o := podOptions(p)
+	if o.Network == "host" || o.Network == "none" {
+		return nil, nil
+	}
+	n, err := m.Networks.Get(ctx, o.Network)
+	if err != nil {
+		return nil, err
 	}
 	atts, err := m.Networks.Attachments(ctx, n.Name)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	for _, a := range atts {
-		if a.ContainerID == st.Pod.ID {
-			return a.IP, nil
+		if a.ContainerID == p.ID {
+			return a, nil
 		}
 	}
-	return "", nil
+	return nil, nil
 }

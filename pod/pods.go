@@ -124,6 +124,9 @@ func (m *Manager) LookupPod(ctx context.Context, ref string) (*state.Pod, error)
 	return p, err
 }
 
+// OptionsOf returns the options pod p was created with.
+func OptionsOf(p *state.Pod) PodOptions { return podOptions(p) }
+
 func podOptions(p *state.Pod) PodOptions {
 	var o PodOptions
 	_ = json.Unmarshal(p.Spec, &o)

@@ -1,20 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
 )
 
@@ -392,6 +394,10 @@ func newPsCommand(g *globals) *cobra.Command {
 		Short: "List containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := report.Parse(format, psSpec)
+			if err != nil {
+				return err
+			}
 			m, err := g.manager()
 			if err != nil {
 				return err
@@ -406,42 +412,43 @@ func newPsCommand(g *globals) *cobra.Command {
 					shown = append(shown, c)
 				}
 			}
-			return printContainers(cmd, shown, format, quiet)
+			if printQuiet(cmd, f, quiet, shown, func(c *state.Container) string { return short(c.ID) }) {
+				return nil
+			}
+			pods, err := podOptionsOf(cmd.Context(), m, shown)
+			if err != nil {
+				return err
+			}
+			return render(cmd, f, containerItems(shown, pods), func() any {
+				rows := make([]map[string]any, 0, len(shown))
+				for _, c := range shown {
+					rows = append(rows, psJSON(c))
+				}
+				return rows
+			})
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "show every container, not only running ones")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only container IDs")
-	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	addFormatFlag(cmd, &format, "{{.Names}} {{.Status}}")
 	return cmd
 }
 
-func printContainers(cmd *cobra.Command, cs []*state.Container, format string, quiet bool) error {
-	out := cmd.OutOrStdout()
-	switch {
-	case format == "json":
-		rows := make([]map[string]any, 0, len(cs))
-		for _, c := range cs {
-			rows = append(rows, psJSON(c))
-		}
-		return writeJSON(out, rows)
-	case format != "" && format != "table":
-		return fmt.Errorf("--format %q: want table or json", format)
-	case quiet:
-		for _, c := range cs {
-			fmt.Fprintln(out, c.ID[:12])
-		}
-		return nil
+// podOptionsOf reads the options of the pods that hold cs, by pod ID.
+func podOptionsOf(ctx context.Context, m *pod.Manager, cs []*state.Container) (map[string]*pod.PodOptions, error) {
+	out := map[string]*pod.PodOptions{}
+	if !slices.ContainsFunc(cs, func(c *state.Container) bool { return c.PodID != "" }) {
+		return out, nil
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
-	for _, c := range cs {
-		command := strings.Join(c.Command, " ")
-		if len(command) > 20 {
-			command = command[:17] + "..."
+	err := m.State.View(ctx, func(tx *state.Tx) error {
+		pods, err := tx.Pods()
+		for _, p := range pods {
+			o := pod.OptionsOf(p)
+			out[p.ID] = &o
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\t%s\n", c.ID[:12], c.Image, command, humanDuration(c.Created), statusText(c), c.Name)
-	}
-	return tw.Flush()
+		return err
+	})
+	return out, err
 }
 
 // psJSON uses Podman's field names.

@@ -136,29 +136,6 @@ func newExecCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-func newInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect CONTAINER...",
-		Short: "Show containers' configuration and state",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.manager()
-			if err != nil {
-				return err
-			}
-			var out []map[string]any
-			for _, ref := range args {
-				c, err := m.Lookup(cmd.Context(), ref)
-				if err != nil {
-					return err
-				}
-				out = append(out, inspectJSON(c))
-			}
-			return writeJSON(cmd.OutOrStdout(), out)
-		},
-	}
-}
-
 func inspectJSON(c *state.Container) map[string]any {
 	pid := 0
 	if c.State == state.StateRunning {

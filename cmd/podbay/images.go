@@ -1,16 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/image"
+	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
 )
 
@@ -96,6 +97,10 @@ func newImagesCommand(g *globals) *cobra.Command {
 		Short:   "List images",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := report.Parse(format, imagesSpec)
+			if err != nil {
+				return err
+			}
 			s, err := g.images()
 			if err != nil {
 				return err
@@ -104,8 +109,10 @@ func newImagesCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
+			if printQuiet(cmd, f, quiet, imgs, func(img *image.Image) string { return short(img.ID) }) {
+				return nil
+			}
+			return render(cmd, f, imageItems(imgs), func() any {
 				rows := make([]map[string]any, 0, len(imgs))
 				for _, img := range imgs {
 					rows = append(rows, map[string]any{
@@ -113,33 +120,11 @@ func newImagesCommand(g *globals) *cobra.Command {
 						"CreatedAt": img.Created.Format(time.RFC3339), "Size": img.Size, "Labels": img.Config.Config.Labels,
 					})
 				}
-				return writeJSON(out, rows)
-			}
-			if format != "" && format != "table" {
-				return fmt.Errorf("--format %q: want table or json", format)
-			}
-			if quiet {
-				for _, img := range imgs {
-					fmt.Fprintln(out, img.ID[:12])
-				}
-				return nil
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-			for _, img := range imgs {
-				names := img.Names
-				if len(names) == 0 {
-					names = []string{"<none>:<none>"}
-				}
-				for _, n := range names {
-					repo, tag := splitRepoTag(n)
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, img.ID[:12], humanDuration(img.Created), humanSize(img.Size))
-				}
-			}
-			return tw.Flush()
+				return rows
+			})
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	addFormatFlag(cmd, &format, "{{.Repository}}:{{.Tag}} {{.Size}}")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only image IDs")
 	return cmd
 }
@@ -156,30 +141,25 @@ func splitRepoTag(name string) (string, string) {
 }
 
 func newImageInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect IMAGE...",
-		Short: "Show an image's configuration",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := g.images()
+	v := inspectVerb{use: "inspect IMAGE...", short: "Show an image's configuration", name: "image inspect", example: "{{.Id}} {{.Config.Env}}"}
+	return inspectCommand(v, func() (lookupFunc[map[string]any], error) {
+		s, err := g.images()
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, ref string) (map[string]any, error) {
+			img, err := s.Get(ctx, ref)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			var out []map[string]any
-			for _, ref := range args {
-				img, err := s.Get(cmd.Context(), ref)
-				if err != nil {
-					return err
-				}
-				out = append(out, map[string]any{
-					"Id": img.ID, "Digest": img.Digest, "RepoTags": img.Names, "Created": img.Created,
-					"Size": img.Size, "Architecture": img.Config.Architecture, "Os": img.Config.OS,
-					"Config": img.Config.Config, "RootFS": map[string]any{"Type": "layers", "Layers": img.Layers},
-				})
-			}
-			return writeJSON(cmd.OutOrStdout(), out)
-		},
-	}
+			return map[string]any{
+				"Id": img.ID, "Digest": img.Digest, "RepoTags": img.Names, "RepoDigests": repoDigests(img),
+				"Created": img.Created, "Size": img.Size, "Architecture": img.Config.Architecture, "Os": img.Config.OS,
+				"Config": img.Config.Config, "Labels": img.Config.Config.Labels,
+				"RootFS": map[string]any{"Type": "layers", "Layers": img.Layers},
+			}, nil
+		}, nil
+	})
 }
 
 func newLoadCommand(g *globals) *cobra.Command {

@@ -2,16 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/network"
+	"github.com/podbay/podbay/internal/report"
 )
 
 func (g *globals) networks() (*network.Manager, error) {
@@ -60,65 +61,82 @@ func newNetworkCreateCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
+var networkLsSpec = report.Spec{
+	Name:    "network ls",
+	Default: "{{.Name}}\t{{.Driver}}\t{{.Subnet}}\t{{.Gateway}}\t{{.Bridge}}\t{{.Internal}}",
+	Headers: map[string]string{"IPv6Enabled": "IPV6 ENABLED"},
+	Item:    networkItem{},
+}
+
+// networkItem is a network as network ls --format sees it: its own fields
+// (Name, Driver, Bridge, Subnet, Gateway, Internal, Created) and Podman's.
+type networkItem struct{ *network.Network }
+
+// networkSubnet is one of Subnets, as Podman names it.
+type networkSubnet struct{ Subnet, Gateway string }
+
+func (r networkItem) NetworkInterface() string { return r.Bridge }
+func (r networkItem) Subnets() []networkSubnet {
+	return []networkSubnet{{Subnet: r.Subnet, Gateway: r.Gateway}}
+}
+func (r networkItem) IPv6Enabled() bool         { return false }
+func (r networkItem) Labels() map[string]string { return map[string]string{} }
+
 func newNetworkLsCommand(g *globals) *cobra.Command {
 	var format string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:     "ls [flags]",
 		Aliases: []string{"list"},
 		Short:   "List networks",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := report.Parse(format, networkLsSpec)
+			if err != nil {
+				return err
+			}
 			nm, err := g.networks()
 			if err != nil {
 				return err
 			}
-			if _, err := nm.Get(cmd.Context(), ""); err != nil { // the default exists once looked at
-				return err
-			}
-			nets, err := nm.List(cmd.Context())
+			nets, err := nm.List(cmd.Context()) // the default network exists once listed
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), nets)
+			if printQuiet(cmd, f, quiet, nets, func(n *network.Network) string { return n.Name }) {
+				return nil
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDRIVER\tSUBNET\tGATEWAY\tBRIDGE\tINTERNAL")
+			rows := make([]networkItem, 0, len(nets))
 			for _, n := range nets {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", n.Name, n.Driver, n.Subnet, n.Gateway, n.Bridge, n.Internal)
+				rows = append(rows, networkItem{n})
 			}
-			return tw.Flush()
+			return render(cmd, f, rows, func() any { return nets })
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	addFormatFlag(cmd, &format, "{{.Name}} {{.Subnet}}")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only network names")
 	return cmd
 }
 
 func newNetworkInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect NETWORK...",
-		Short: "Show networks and their attachments",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			nm, err := g.networks()
+	v := inspectVerb{use: "inspect NETWORK...", short: "Show networks and their attachments", name: "network inspect", example: "{{.Network.Subnet}}"}
+	return inspectCommand(v, func() (lookupFunc[map[string]any], error) {
+		nm, err := g.networks()
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, name string) (map[string]any, error) {
+			n, err := nm.Get(ctx, name)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			var out []map[string]any
-			for _, name := range args {
-				n, err := nm.Get(cmd.Context(), name)
-				if err != nil {
-					return err
-				}
-				atts, err := nm.Attachments(cmd.Context(), n.Name)
-				if err != nil {
-					return err
-				}
-				out = append(out, map[string]any{"Network": n, "Attachments": atts})
+			atts, err := nm.Attachments(ctx, n.Name)
+			if err != nil {
+				return nil, err
 			}
-			return writeJSON(cmd.OutOrStdout(), out)
-		},
-	}
+			return map[string]any{"Network": n, "Attachments": atts}, nil
+		}, nil
+	})
 }
 
 func newNetworkRmCommand(g *globals) *cobra.Command {

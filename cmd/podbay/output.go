@@ -7,7 +7,47 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podbay/podbay/internal/report"
 )
+
+// addFormatFlag adds --format, read with report.Parse; example is a template
+// for the help, as Podman users type it.
+func addFormatFlag(cmd *cobra.Command, format *string, example string) {
+	cmd.Flags().StringVar(format, "format", "", "output: json or a Go template with Podman's field names, e.g. '"+example+"' (a \"table \" prefix adds headers)")
+}
+
+// render prints items through f (the command's table or the user's
+// template) or, for json, what jsonOf returns.
+func render(cmd *cobra.Command, f *report.Format, items any, jsonOf func() any) error {
+	if f.JSON() {
+		return writeJSON(cmd.OutOrStdout(), jsonOf())
+	}
+	return f.Execute(cmd.OutOrStdout(), items)
+}
+
+// printQuiet prints each item's ID, one a line, when -q asks for IDs and
+// neither a template nor JSON was asked for instead, as Podman does; it
+// reports whether it printed.
+func printQuiet[T any](cmd *cobra.Command, f *report.Format, quiet bool, items []T, id func(T) string) bool {
+	if !quiet || f.User() || f.JSON() {
+		return false
+	}
+	for _, it := range items {
+		fmt.Fprintln(cmd.OutOrStdout(), id(it))
+	}
+	return true
+}
+
+// short is an ID as Podman lists it: its first 12 characters.
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

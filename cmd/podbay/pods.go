@@ -1,11 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/podbay/podbay/engine/crilog"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
 )
 
@@ -240,6 +242,10 @@ func newPodPsCommand(g *globals) *cobra.Command {
 		Short:   "List pods",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := report.Parse(format, podPsSpec)
+			if err != nil {
+				return err
+			}
 			m, err := g.manager()
 			if err != nil {
 				return err
@@ -248,36 +254,26 @@ func newPodPsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			switch {
-			case format == "json":
-				rows := make([]map[string]any, 0, len(sts))
-				for _, st := range sts {
-					row := podPsJSON(st)
-					ready, total := m.Readiness(st)
-					row["Ready"] = fmt.Sprintf("%d/%d", ready, total)
-					rows = append(rows, row)
-				}
-				return writeJSON(out, rows)
-			case format != "" && format != "table":
-				return fmt.Errorf("--format %q: want table or json", format)
-			case quiet:
-				for _, st := range sts {
-					fmt.Fprintln(out, st.Pod.ID[:12])
-				}
+			if printQuiet(cmd, f, quiet, sts, func(st *pod.PodStatus) string { return short(st.Pod.ID) }) {
 				return nil
 			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "POD ID\tNAME\tSTATUS\tREADY\tCREATED\tINFRA ID\t# OF CONTAINERS")
+			rows := make([]podItem, 0, len(sts))
 			for _, st := range sts {
 				ready, total := m.Readiness(st)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%d\n", st.Pod.ID[:12], st.Pod.Name, st.Status, ready, total,
-					humanDuration(st.Pod.Created), st.Pod.InfraID[:12], len(st.Containers)+1)
+				rows = append(rows, podItem{st: st, ready: fmt.Sprintf("%d/%d", ready, total)})
 			}
-			return tw.Flush()
+			return render(cmd, f, rows, func() any {
+				out := make([]map[string]any, 0, len(rows))
+				for _, r := range rows {
+					row := podPsJSON(r.st)
+					row["Ready"] = r.ready
+					out = append(out, row)
+				}
+				return out
+			})
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	addFormatFlag(cmd, &format, "{{.Name}} {{.Status}}")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only pod IDs")
 	return cmd
 }
@@ -285,20 +281,13 @@ func newPodPsCommand(g *globals) *cobra.Command {
 // podPsJSON uses Podman's field names.
 func podPsJSON(st *pod.PodStatus) map[string]any {
 	ctrs := []map[string]any{}
-	all := st.Containers
-	if st.Infra != nil {
-		all = append([]*state.Container{st.Infra}, all...)
-	}
+	all := podItem{st: st}.all()
 	for _, c := range all {
 		ctrs = append(ctrs, map[string]any{"Id": c.ID, "Names": c.Name, "Status": c.State, "RestartCount": c.RestartCount})
 	}
-	nets := []string{}
-	if n := st.Options.Network; n != "host" && n != "none" {
-		nets = append(nets, firstNonEmptyStr(n, "podbay"))
-	}
 	return map[string]any{
 		"Id": st.Pod.ID, "Name": st.Pod.Name, "Status": st.Status, "Created": st.Pod.Created,
-		"InfraId": st.Pod.InfraID, "Labels": st.Pod.Labels, "Networks": nets, "Containers": ctrs,
+		"InfraId": st.Pod.InfraID, "Labels": st.Pod.Labels, "Networks": podNetworks(st.Options), "Containers": ctrs,
 		"NumberOfContainers": len(all), "Cgroup": "/podbay/pod-" + st.Pod.ID[:12],
 	}
 }
@@ -313,42 +302,37 @@ func firstNonEmptyStr(vals ...string) string {
 }
 
 func newPodInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect POD...",
-		Short: "Show pods' configuration and state",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.manager()
+	v := inspectVerb{use: "inspect POD...", short: "Show pods' configuration and state", name: "pod inspect", example: "{{.State}} {{.IP}}"}
+	return inspectCommand(v, func() (lookupFunc[map[string]any], error) {
+		m, err := g.manager()
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, ref string) (map[string]any, error) {
+			st, err := m.PodStatusOf(ctx, ref)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			var out []map[string]any
-			for _, ref := range args {
-				st, err := m.PodStatusOf(cmd.Context(), ref)
-				if err != nil {
-					return err
-				}
-				row := podPsJSON(st)
-				row["State"] = st.Status
-				row["Hostname"] = firstNonEmptyStr(st.Options.Hostname, st.Pod.Name)
-				row["SharedNamespaces"] = st.Options.Share
-				row["PortMappings"] = st.Options.Ports
-				row["NetworkMode"] = firstNonEmptyStr(st.Options.Network, "bridge")
-				if ip, err := m.PodIP(cmd.Context(), st); err == nil {
-					row["IP"] = ip
-				}
-				out = append(out, row)
+			row := podPsJSON(st)
+			row["State"] = st.Status
+			row["Hostname"] = firstNonEmptyStr(st.Options.Hostname, st.Pod.Name)
+			row["SharedNamespaces"] = st.Options.Share
+			row["PortMappings"] = st.Options.Ports
+			row["NetworkMode"] = firstNonEmptyStr(st.Options.Network, "bridge")
+			if ip, err := m.PodIP(ctx, st); err == nil {
+				row["IP"] = ip
 			}
-			return writeJSON(cmd.OutOrStdout(), out)
-		},
-	}
+			return row, nil
+		}, nil
+	})
 }
 
 func newPodLogsCommand(g *globals) *cobra.Command {
 	o := crilog.ReadOptions{}
+	var only string
 	cmd := &cobra.Command{
 		Use:   "logs [flags] POD",
-		Short: "Show the output of every container of a pod",
+		Short: "Show the output of every container of a pod, each line after its container's name",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := g.manager()
@@ -359,7 +343,15 @@ func newPodLogsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			for _, c := range st.Containers {
+			cs := st.Containers
+			if only != "" {
+				i := slices.IndexFunc(cs, func(c *state.Container) bool { return c.Name == only || strings.HasPrefix(c.ID, only) })
+				if i < 0 {
+					return fmt.Errorf("--container %q: pod %s has no such container", only, st.Pod.Name)
+				}
+				cs = cs[i : i+1]
+			}
+			for _, c := range cs {
 				if err := crilog.Read(cmd.Context(), c.LogPath, o, prefixed(cmd.OutOrStdout(), c.Name), prefixed(cmd.ErrOrStderr(), c.Name)); err != nil && !isNotExist(err) {
 					return err
 				}
@@ -367,6 +359,8 @@ func newPodLogsCommand(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVarP(&only, "container", "c", "", "show only this container's output (name or ID)")
+	cmd.Flags().BoolP("names", "n", true, "prefix lines with container names (always: accepted for Podman's scripts)")
 	cmd.Flags().IntVar(&o.Tail, "tail", -1, "print only the last N lines of each container")
 	cmd.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "print timestamps")
 	return cmd

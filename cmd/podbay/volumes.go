@@ -1,13 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/volume"
+	"github.com/podbay/podbay/internal/report"
 )
 
 func newVolumeCommand(g *globals) *cobra.Command {
@@ -52,14 +54,53 @@ func randomVolumeName() string {
 	return "vol-" + id
 }
 
+// volumeView is a volume as Podman's volume ls and inspect show it, in JSON
+// and to --format.
+type volumeView struct {
+	Name       string
+	Driver     string
+	Mountpoint string
+	CreatedAt  time.Time
+	Labels     map[string]string
+	Scope      string
+	Options    map[string]string
+}
+
+func viewVolume(v *volume.Volume) volumeView {
+	return volumeView{
+		Name: v.Name, Driver: v.Driver, Mountpoint: v.Mountpoint, CreatedAt: v.CreatedAt, Scope: "local",
+		Labels: orEmpty(v.Labels), Options: orEmpty(v.Options),
+	}
+}
+
+// orEmpty gives JSON {} for no entries, as Podman prints.
+func orEmpty(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+var volumeLsSpec = report.Spec{
+	Name:    "volume ls",
+	Default: "{{.Driver}}\t{{.Name}}",
+	Headers: map[string]string{"Name": "VOLUME NAME"},
+	Item:    volumeView{},
+}
+
 func newVolumeLsCommand(g *globals) *cobra.Command {
 	var format string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:     "ls [flags]",
 		Aliases: []string{"list"},
 		Short:   "List named volumes",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := report.Parse(format, volumeLsSpec)
+			if err != nil {
+				return err
+			}
 			vs, err := g.volumes()
 			if err != nil {
 				return err
@@ -68,45 +109,36 @@ func newVolumeLsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				if list == nil {
-					list = []*volume.Volume{}
-				}
-				return writeJSON(cmd.OutOrStdout(), list)
+			if printQuiet(cmd, f, quiet, list, func(v *volume.Volume) string { return v.Name }) {
+				return nil
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
+			views := make([]volumeView, 0, len(list))
 			for _, v := range list {
-				fmt.Fprintf(tw, "%s\t%s\n", v.Driver, v.Name)
+				views = append(views, viewVolume(v))
 			}
-			return tw.Flush()
+			return render(cmd, f, views, func() any { return views })
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	addFormatFlag(cmd, &format, "{{.Name}} {{.Mountpoint}}")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only volume names")
 	return cmd
 }
 
 func newVolumeInspectCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect VOLUME...",
-		Short: "Show named volumes",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			vs, err := g.volumes()
+	v := inspectVerb{use: "inspect VOLUME...", short: "Show named volumes", name: "volume inspect", example: "{{.Mountpoint}}"}
+	return inspectCommand(v, func() (lookupFunc[volumeView], error) {
+		vs, err := g.volumes()
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context, name string) (volumeView, error) {
+			v, err := vs.Get(ctx, name)
 			if err != nil {
-				return err
+				return volumeView{}, err
 			}
-			var out []*volume.Volume
-			for _, n := range args {
-				v, err := vs.Get(cmd.Context(), n)
-				if err != nil {
-					return err
-				}
-				out = append(out, v)
-			}
-			return writeJSON(cmd.OutOrStdout(), out)
-		},
-	}
+			return viewVolume(v), nil
+		}, nil
+	})
 }
 
 func newVolumeRmCommand(g *globals) *cobra.Command {

@@ -123,7 +123,7 @@ func member(typ reflect.Type, name string) (reflect.Type, bool) {
 // members lists what a template may name on typ, sorted.
 func members(typ reflect.Type) []string {
 	var out []string
-	for f := range typ.Fields() {
+	for _, f := range reflect.VisibleFields(typ) {
 		if f.IsExported() && !f.Anonymous {
 			out = append(out, f.Name)
 		}

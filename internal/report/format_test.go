@@ -177,6 +177,25 @@ func TestExecuteErrorWritesNothing(t *testing.T) {
 	}
 }
 
+// wrapped embeds a pointer, as a command's row does to add Podman's names
+// to a type's own.
+type wrapped struct{ *testRow }
+
+func (w wrapped) Extra() string { return "x" }
+
+func TestEmbeddedFields(t *testing.T) {
+	spec := Spec{Name: "test", Item: wrapped{}}
+	rows := []wrapped{{&testRows()[0]}}
+	got, err := render(t, "{{.Name}} {{.ID}} {{.Extra}}", spec, rows)
+	if err != nil || got != "alpha id-alpha x\n" {
+		t.Errorf("got %q, %v", got, err)
+	}
+	_, err = Parse("{{.Nmae}}", spec)
+	if want := "can't evaluate field Nmae in type wrapped (it has Extra, ID, Label, Labels, Name, Nested, Tags)"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}
+
 func TestExecuteJSONFormat(t *testing.T) {
 	f, err := Parse("json", testSpec)
 	if err != nil {
