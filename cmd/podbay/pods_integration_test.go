@@ -133,6 +133,16 @@ func TestPublishedPortAnswersFromTheHost(t *testing.T) {
 	if body != "hello from podbay\n" {
 		t.Errorf("GET %s: %q", url, body)
 	}
+	// ps and inspect show the pod's ports and address, as Podman's do.
+	want := fmt.Sprintf("127.0.0.1:%d->8080/tcp\n", port)
+	if out := e.ok("ps", "--format", "{{.Ports}}"); out != want+want {
+		t.Errorf("ps --format {{.Ports}}: %q, want %q for the infra and the server", out, want)
+	}
+	infra := strings.TrimSpace(e.ok("pod", "ps", "--format", "{{.InfraID}}"))
+	ip := e.ok("inspect", "--format", `{{.NetworkSettings.IPAddress}} {{index .NetworkSettings.Ports "8080/tcp"}}`, infra)
+	if !strings.HasPrefix(ip, "10.") || !strings.HasSuffix(ip, fmt.Sprintf(" [{127.0.0.1 %d}]\n", port)) {
+		t.Errorf("inspect --format {{.NetworkSettings.IPAddress}} ...: %q", ip)
+	}
 }
 
 func TestPodsReachEachOtherByName(t *testing.T) {
