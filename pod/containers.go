@@ -539,10 +539,18 @@ func (m *Manager) restartPolicy(ctx context.Context, c *state.Container) string 
 	return restartPolicyOf(o, po)
 }
 
+// exitFileWait bounds the wait for a live monitor's exit record. The
+// monitor writes it once it has reaped the container, deleted it from the
+// runtime and unmounted its root filesystem: milliseconds on a quiet
+// machine, seconds on a loaded one (3 s was too short under a load of 38:
+// a foreground run read "no exit record" and exited 255). Only a wedged
+// monitor reaches the bound.
+const exitFileWait = 60 * time.Second
+
 // awaitExitFile reads the monitor's exit record; while the monitor is alive
-// (it may be reaping the process right now) it waits for it a little.
+// (it may be reaping the process right now) it waits for it.
 func (m *Manager) awaitExitFile(ctx context.Context, c *state.Container) (*monitor.Exit, error) {
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(exitFileWait)
 	for {
 		ex, err := monitor.ReadExit(m.exitFile(c.ID))
 		if err == nil || !processAlive(c.MonitorPid, c.MonitorStart) || time.Now().After(deadline) {

@@ -43,6 +43,18 @@ func (m *Manager) SaveJob(ctx context.Context, j *JobRecord) error {
 	return m.State.Update(ctx, func(tx *state.Tx) error { return tx.PutObject(jobKind, j.Name, j) })
 }
 
+// updateJob writes a job's record back, unless the job was deleted
+// meanwhile (kube down, a failed play's undo): its controller then stops.
+func (m *Manager) updateJob(ctx context.Context, j *JobRecord) error {
+	return m.State.Update(ctx, func(tx *state.Tx) error {
+		var cur JobRecord
+		if err := tx.Object(jobKind, j.Name, &cur); err != nil {
+			return err
+		}
+		return tx.PutObject(jobKind, j.Name, j)
+	})
+}
+
 // Job reads a job record.
 func (m *Manager) Job(ctx context.Context, name string) (*JobRecord, error) {
 	var j JobRecord
@@ -75,8 +87,8 @@ func (m *Manager) RunJob(ctx context.Context, name string) error {
 	}
 	start, _ := procStartTime(os.Getpid())
 	j.ControllerPid, j.ControllerAt = os.Getpid(), start
-	if err := m.SaveJob(ctx, j); err != nil {
-		return err
+	if err := m.updateJob(ctx, j); err != nil {
+		return jobGone(err)
 	}
 	var deadline time.Time
 	if d := j.Spec.ActiveDeadlineSeconds; d != nil {
@@ -102,8 +114,8 @@ func (m *Manager) RunJob(ctx context.Context, name string) error {
 			j.Finished = time.Now().UTC()
 			m.stopActive(ctx, j)
 		}
-		if err := m.SaveJob(ctx, j); err != nil {
-			return err
+		if err := m.updateJob(ctx, j); err != nil {
+			return jobGone(err)
 		}
 		if j.Status != JobRunning {
 			return nil
@@ -115,6 +127,14 @@ func (m *Manager) RunJob(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// jobGone ends a controller quietly when its job was deleted.
+func jobGone(err error) error {
+	if errors.Is(err, state.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 func (j *JobRecord) done(active int) bool {
@@ -203,7 +223,7 @@ func (m *Manager) startJobPod(ctx context.Context, j *JobRecord) error {
 	}
 	spec.InitContainers = inits
 	j.Pods = append(j.Pods, spec.Name)
-	if err := m.SaveJob(ctx, j); err != nil {
+	if err := m.updateJob(ctx, j); err != nil {
 		return err
 	}
 	_, err := m.PlayPod(ctx, spec, j.Play)

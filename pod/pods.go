@@ -359,6 +359,13 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 	return st, errors.Join(errs...)
 }
 
+// PodRunning tells whether a pod has running containers (Running or
+// Degraded); false when it does not exist.
+func (m *Manager) PodRunning(ctx context.Context, ref string) bool {
+	st, err := m.PodStatusOf(ctx, ref)
+	return err == nil && (st.Status == PodRunning || st.Status == PodDegraded)
+}
+
 func podCgroup(podID string) string { return "/podbay/pod-" + podID[:12] }
 
 // Readiness counts the app containers of a pod that are ready, and all of

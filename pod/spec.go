@@ -280,7 +280,13 @@ type Volume struct {
 	EmptyDir  *EmptyDirSource `json:"emptyDir,omitempty"`
 	ClaimName string          `json:"claimName,omitempty"`
 	ReadOnly  bool            `json:"readOnly,omitempty"`
-	Image     *ImageSource    `json:"image,omitempty"`
+	// ClaimTemplate marks a claim made from a StatefulSet's volumeClaimTemplates
+	// (ClaimName is then <template>-<statefulset>-<ordinal>).
+	ClaimTemplate bool `json:"claimTemplate,omitempty"`
+	// Substitutes names the cluster-only storage type (nfs, csi, ...) that
+	// this local named volume (Kind pvc) stands in for.
+	Substitutes string       `json:"substitutes,omitempty"`
+	Image       *ImageSource `json:"image,omitempty"`
 	// Source names the ConfigMap or Secret projected (for export).
 	Source string `json:"source,omitempty"`
 	// Files are the resolved contents of configMap, secret, downwardAPI and projected volumes.

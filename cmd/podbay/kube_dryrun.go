@@ -37,8 +37,21 @@ func printDryRun(w io.Writer, p *play.Play, format string) error {
 	default:
 		return fmt.Errorf("--output %q: want text, yaml or json", format)
 	}
+	for _, n := range p.Namespaces {
+		fmt.Fprintf(w, "namespace %s\n", n.Name)
+	}
+	for _, c := range p.ConfigMaps {
+		fmt.Fprintf(w, "configmap %s/%s (%s)\n", c.Namespace, c.Name, keys(len(c.Data)+len(c.BinaryData)))
+	}
+	for _, s := range p.Secrets {
+		fmt.Fprintf(w, "secret %s/%s (%s, %s)\n", s.Namespace, s.Name, orOpaque(s.Type), keys(len(s.Data)))
+	}
 	for _, v := range p.Volumes {
-		fmt.Fprintf(w, "volume %s (from PersistentVolumeClaim %s/%s)\n", v.Name, v.Namespace, v.Name)
+		if typ := v.Labels[play.SubstituteLabel]; typ != "" {
+			fmt.Fprintf(w, "volume %s (stands in for %s storage; kept if it exists)\n", v.Name, typ)
+			continue
+		}
+		fmt.Fprintf(w, "volume %s (from PersistentVolumeClaim %s/%s; kept if it exists)\n", v.Name, v.Namespace, v.Name)
 	}
 	for _, s := range p.Pods {
 		printDryRunPod(w, &s)
@@ -60,7 +73,14 @@ func printDryRunPod(w io.Writer, s *pod.Spec) {
 	}
 	fmt.Fprintf(w, "  restartPolicy: %s, terminationGracePeriodSeconds: %d\n", s.RestartPolicy, s.TerminationGracePeriodSeconds)
 	for _, v := range s.Volumes {
-		fmt.Fprintf(w, "  volume %s: %s\n", v.Name, v.Kind)
+		switch {
+		case v.Substitutes != "":
+			fmt.Fprintf(w, "  volume %s: %s, played as the named volume %s\n", v.Name, v.Substitutes, v.ClaimName)
+		case v.Kind == pod.VolumePVC:
+			fmt.Fprintf(w, "  volume %s: pvc %s\n", v.Name, v.ClaimName)
+		default:
+			fmt.Fprintf(w, "  volume %s: %s\n", v.Name, v.Kind)
+		}
 	}
 	for i, c := range append(append([]pod.Container{}, s.InitContainers...), s.Containers...) {
 		kind := "container"
@@ -88,6 +108,20 @@ func printDryRunPod(w io.Writer, s *pod.Spec) {
 			fmt.Fprintf(w, "    capabilities: add %v drop %v\n", sec.CapAdd, sec.CapDrop)
 		}
 	}
+}
+
+func keys(n int) string {
+	if n == 1 {
+		return "1 key"
+	}
+	return fmt.Sprintf("%d keys", n)
+}
+
+func orOpaque(typ string) string {
+	if typ == "" {
+		return "Opaque"
+	}
+	return typ
 }
 
 func orAll(ip string) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/podbay/podbay/internal/version"
 	"github.com/podbay/podbay/kube/generate"
 	"github.com/podbay/podbay/kube/play"
+	"github.com/podbay/podbay/orchestrate"
 	"github.com/podbay/podbay/pod"
 )
 
@@ -124,19 +125,19 @@ func loadKubeObjects(ctx context.Context, m *pod.Manager) (*kubeExtras, error) {
 	x := &kubeExtras{}
 	err := m.State.View(ctx, func(tx *state.Tx) error {
 		for kind, into := range map[string]func([]byte) error{
-			"kube-configmap": func(b []byte) error {
+			orchestrate.KindConfigMap: func(b []byte) error {
 				var c play.ConfigMap
 				err := json.Unmarshal(b, &c)
 				x.configMaps = append(x.configMaps, generate.ConfigMap{Name: c.Name, Namespace: c.Namespace, Labels: c.Labels, Data: c.Data, BinaryData: c.BinaryData})
 				return err
 			},
-			"kube-secret": func(b []byte) error {
+			orchestrate.KindSecret: func(b []byte) error {
 				var s play.Secret
 				err := json.Unmarshal(b, &s)
 				x.secrets = append(x.secrets, generate.Secret{Name: s.Name, Namespace: s.Namespace, Labels: s.Labels, Type: s.Type, Data: s.Data})
 				return err
 			},
-			"kube-claim": func(b []byte) error {
+			orchestrate.KindClaim: func(b []byte) error {
 				var v play.NamedVolume
 				err := json.Unmarshal(b, &v)
 				x.claims = append(x.claims, generate.Claim{Name: v.Name, Namespace: v.Namespace, Labels: v.Labels, Annotations: v.Annotations,
@@ -157,29 +158,6 @@ func loadKubeObjects(ctx context.Context, m *pod.Manager) (*kubeExtras, error) {
 		return nil
 	})
 	return x, err
-}
-
-// recordKubeObjects keeps a play's ConfigMaps, Secrets and claims so that
-// generate can export them with the pods that use them.
-func recordKubeObjects(ctx context.Context, m *pod.Manager, p *play.Play) error {
-	return m.State.Update(ctx, func(tx *state.Tx) error {
-		for _, c := range p.ConfigMaps {
-			if err := tx.PutObject("kube-configmap", c.Namespace+"/"+c.Name, c); err != nil {
-				return err
-			}
-		}
-		for _, s := range p.Secrets {
-			if err := tx.PutObject("kube-secret", s.Namespace+"/"+s.Name, s); err != nil {
-				return err
-			}
-		}
-		for _, v := range p.Volumes {
-			if err := tx.PutObject("kube-claim", v.Namespace+"/"+v.Name, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 }
 
 // exportRef finds a pod (or a container: its pod, or itself as a pod of one).
@@ -254,24 +232,4 @@ func kubeName(n string) string {
 		s = "container"
 	}
 	return s
-}
-
-// forgetKubeObjects drops what recordKubeObjects kept for a play; the claims
-// only with force, as their volumes stay otherwise.
-func forgetKubeObjects(ctx context.Context, m *pod.Manager, p *play.Play, force bool) error {
-	return m.State.Update(ctx, func(tx *state.Tx) error {
-		var errs []error
-		for _, c := range p.ConfigMaps {
-			errs = append(errs, tx.DeleteObject("kube-configmap", c.Namespace+"/"+c.Name))
-		}
-		for _, s := range p.Secrets {
-			errs = append(errs, tx.DeleteObject("kube-secret", s.Namespace+"/"+s.Name))
-		}
-		if force {
-			for _, v := range p.Volumes {
-				errs = append(errs, tx.DeleteObject("kube-claim", v.Namespace+"/"+v.Name))
-			}
-		}
-		return errors.Join(errs...)
-	})
 }

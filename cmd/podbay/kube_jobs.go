@@ -4,19 +4,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/state"
-	"github.com/podbay/podbay/kube/play"
-	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/orchestrate"
 )
 
 // newKubeJobControllerCommand is the hidden job controller kube play starts
@@ -36,35 +33,8 @@ func newKubeJobControllerCommand(g *globals) *cobra.Command {
 	}
 }
 
-// startJobs records each Job of a play and starts its controller, which
-// adopts the pods the play made for it.
-func startJobs(ctx context.Context, g *globals, m *pod.Manager, p *play.Play, o pod.PlayOptions) error {
-	o.Pull.Progress = nil // a controller has no terminal
-	jobs := map[string]*pod.JobRecord{}
-	var order []string
-	for _, s := range p.Pods {
-		if s.Job == nil || s.Owner == nil {
-			continue
-		}
-		j, ok := jobs[s.Owner.Name]
-		if !ok {
-			j = &pod.JobRecord{Name: s.Owner.Name, Spec: *s.Job, Template: s, Play: o, Status: pod.JobRunning, Started: time.Now().UTC()}
-			jobs[s.Owner.Name] = j
-			order = append(order, j.Name)
-		}
-		j.Pods = append(j.Pods, s.Name)
-	}
-	for _, name := range order {
-		if err := m.SaveJob(ctx, jobs[name]); err != nil {
-			return err
-		}
-		if err := spawnJobController(g, name); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
+// spawnJobController starts `podbay-kube kube job-controller NAME`,
+// detached, its output in <root>/jobs/NAME.log.
 func spawnJobController(g *globals, name string) error {
 	exe, err := os.Executable()
 	if err != nil {
@@ -89,32 +59,28 @@ func spawnJobController(g *globals, name string) error {
 	return nil
 }
 
-// downJobs stops the controllers of the play's Jobs and removes every pod
-// they made (beyond the ones the play itself named).
-func downJobs(ctx context.Context, m *pod.Manager, p *play.Play) error {
-	seen := map[string]bool{}
-	var errs []error
-	for _, s := range p.Pods {
-		if s.Job == nil || s.Owner == nil || seen[s.Owner.Name] {
-			continue
-		}
-		seen[s.Owner.Name] = true
-		j, err := m.DeleteJob(ctx, s.Owner.Name)
-		if errors.Is(err, state.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		for _, name := range j.Pods {
-			if _, err := m.LookupPod(ctx, name); errors.Is(err, state.ErrNotFound) {
-				continue
-			}
-			if err := m.DownPod(ctx, name, time.Duration(s.TerminationGracePeriodSeconds)*time.Second); err != nil {
-				errs = append(errs, err)
-			}
-		}
+// engine wires the orchestration of plays to this root's stores.
+func (g *globals) engine() (*orchestrate.Engine, error) {
+	m, err := g.manager()
+	if err != nil {
+		return nil, err
 	}
-	return errors.Join(errs...)
+	vs, err := g.volumes()
+	if err != nil {
+		return nil, err
+	}
+	return orchestrate.New(m, vs, func(_ context.Context, name string) error { return spawnJobController(g, name) }), nil
+}
+
+// readOnlyEngine reads what earlier plays stored, for a dry run; it
+// creates nothing, and fails when there is no store yet.
+func (g *globals) readOnlyEngine() (*orchestrate.Engine, error) {
+	if _, err := os.Stat(filepath.Join(g.root, "state.db")); err != nil {
+		return nil, err
+	}
+	st, err := state.Open(g.root)
+	if err != nil {
+		return nil, err
+	}
+	return &orchestrate.Engine{Objects: orchestrate.StateObjects{Store: st}}, nil
 }

@@ -4,23 +4,19 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os/signal"
-	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/podbay/podbay/engine/state"
-	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/kube/manifest"
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/kube/validate"
+	"github.com/podbay/podbay/orchestrate"
 	"github.com/podbay/podbay/pod"
 )
 
@@ -99,8 +95,9 @@ func newKubeDownCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// translate reads, decodes and translates the inputs, printing warnings.
-func translate(cmd *cobra.Command, args []string, f *kubePlayFlags) (*play.Play, error) {
+// translate reads, decodes and translates the inputs, printing warnings;
+// stored gives the ConfigMaps and Secrets known from outside the files.
+func translate(cmd *cobra.Command, args []string, f *kubePlayFlags, stored func() (play.Stored, error)) (*play.Play, error) {
 	ctx := cmd.Context()
 	inputs, err := readInputs(ctx, args, cmd.InOrStdin())
 	if err != nil {
@@ -115,6 +112,11 @@ func translate(cmd *cobra.Command, args []string, f *kubePlayFlags) (*play.Play,
 		return nil, err
 	}
 	opts := play.Options{Network: f.network, Publish: f.publish, PublishAll: f.publishAll, RunCronJobs: f.runCronJobs}
+	if stored != nil {
+		if opts.Stored, err = stored(); err != nil {
+			return nil, err
+		}
+	}
 	if len(f.configmaps) > 0 {
 		cmIn, err := readInputs(ctx, f.configmaps, nil)
 		if err != nil {
@@ -148,151 +150,58 @@ func translate(cmd *cobra.Command, args []string, f *kubePlayFlags) (*play.Play,
 }
 
 func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags) error {
-	p, err := translate(cmd, args, f)
+	ctx := cmd.Context()
+	var e *orchestrate.Engine
+	if !f.dryRun {
+		var err error
+		if e, err = g.engine(); err != nil {
+			return err
+		}
+	}
+	p, err := translate(cmd, args, f, storedLookup(ctx, g, e))
 	if err != nil {
 		return err
 	}
 	if f.dryRun {
 		return printDryRun(cmd.OutOrStdout(), p, f.output)
 	}
-	m, err := g.manager()
-	if err != nil {
-		return err
-	}
-	ctx := cmd.Context()
-	if err := checkNotPlayed(ctx, m, p, f.replace); err != nil {
-		return err
-	}
-	if err := registerServices(ctx, m, p); err != nil {
-		return err
-	}
-	opts := pod.PlayOptions{Pull: f.pf.options(cmd), Network: f.network, Start: f.start}
+	opts := orchestrate.PlayOptions{Replace: f.replace, Pod: pod.PlayOptions{Pull: f.pf.options(cmd), Network: f.network, Start: f.start}}
 	if f.quiet {
-		opts.Pull.Progress = nil
+		opts.Pod.Pull.Progress = nil
 	}
-	if err := m.PullAll(ctx, imagesOf(p), opts.Pull); err != nil {
-		return err
-	}
-	played, err := playAll(ctx, m, p, opts)
+	res, err := e.Play(ctx, p, opts)
 	if err != nil {
-		return errors.Join(err, unregisterServices(context.WithoutCancel(ctx), m, p))
-	}
-	if err := m.SyncServices(ctx); err != nil {
-		return errors.Join(err, downPods(context.WithoutCancel(ctx), m, p, false))
-	}
-	if err := recordKubeObjects(ctx, m, p); err != nil {
 		return err
-	}
-	if f.start {
-		if err := startJobs(ctx, g, m, p, opts); err != nil {
-			return err
-		}
 	}
 	if !f.quiet {
-		printPlayed(cmd.OutOrStdout(), played, p)
+		printPlayed(cmd.OutOrStdout(), res)
 	}
 	if f.wait {
-		return waitAndDown(cmd, m, p)
+		return waitAndDown(cmd, e, p)
 	}
 	return nil
 }
 
-// checkNotPlayed refuses a second play of the same pods (or, with
-// --replace, takes them down first).
-func checkNotPlayed(ctx context.Context, m *pod.Manager, p *play.Play, replace bool) error {
-	var exist []string
-	for _, s := range p.Pods {
-		if _, err := m.LookupPod(ctx, s.Name); err == nil {
-			exist = append(exist, s.Name)
-		}
-	}
-	if len(exist) == 0 {
-		return nil
-	}
-	if !replace {
-		return fmt.Errorf("pod %s already exists: use --replace, or kube down first", strings.Join(exist, ", "))
-	}
-	return downPods(ctx, m, p, false)
-}
-
-func imagesOf(p *play.Play) []pod.ImagePull {
-	seen := map[string]bool{}
-	var out []pod.ImagePull
-	for _, s := range p.Pods {
-		for _, c := range append(append([]pod.Container{}, s.InitContainers...), s.Containers...) {
-			key := c.Image + "|" + c.PullPolicy
-			if !seen[key] {
-				seen[key] = true
-				out = append(out, pod.ImagePull{Ref: c.Image, Policy: c.PullPolicy})
+// storedLookup finds the ConfigMaps and Secrets of earlier plays and
+// podbay's secrets, for references the files do not define. A dry run
+// reads them when the store exists and skips them when it does not.
+func storedLookup(ctx context.Context, g *globals, e *orchestrate.Engine) func() (play.Stored, error) {
+	return func() (play.Stored, error) {
+		if e == nil {
+			var err error
+			if e, err = g.readOnlyEngine(); err != nil {
+				return play.Stored{}, nil // nothing stored yet
 			}
 		}
+		return e.Stored(ctx)
 	}
-	return out
 }
 
-// playAll creates the claims' volumes and every pod, concurrently except
-// StatefulSet pods, which start in order. On error it removes what it made.
-func playAll(ctx context.Context, m *pod.Manager, p *play.Play, o pod.PlayOptions) (out []*pod.PlayedPod, err error) {
-	vs, err := volume.Open(m.Root)
-	if err != nil {
-		return nil, err
+func printPlayed(w io.Writer, res *orchestrate.Result) {
+	for _, v := range res.Volumes {
+		fmt.Fprintf(w, "Volume:\n%s\n", v)
 	}
-	for _, v := range p.Volumes {
-		if _, err := vs.Create(ctx, volume.CreateOptions{Name: v.Name, Labels: v.Labels, IfExists: true}); err != nil {
-			return nil, err
-		}
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	record := func(pp *pod.PlayedPod, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			errs = append(errs, err)
-			return
-		}
-		out = append(out, pp)
-	}
-	var ordered []pod.Spec
-	for _, s := range p.Pods {
-		if s.Owner != nil && s.Owner.Kind == "StatefulSet" {
-			ordered = append(ordered, s)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			record(m.PlayPod(ctx, s, o))
-		}()
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for _, s := range ordered {
-			pp, err := m.PlayPod(ctx, s, o)
-			record(pp, err)
-			if err != nil {
-				return
-			}
-		}
-	}()
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		for _, pp := range out {
-			_ = m.DownPod(context.WithoutCancel(ctx), pp.Pod.ID, 0)
-		}
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Pod.Created.Before(out[j].Pod.Created) })
-	return out, nil
-}
-
-func printPlayed(w io.Writer, played []*pod.PlayedPod, p *play.Play) {
-	for _, v := range p.Volumes {
-		fmt.Fprintf(w, "Volume:\n%s\n", v.Name)
-	}
-	for _, pp := range played {
+	for _, pp := range res.Pods {
 		fmt.Fprintf(w, "Pod:\n%s\nContainers:\n", pp.Pod.ID)
 		for _, c := range pp.Containers {
 			fmt.Fprintln(w, c.ID)
@@ -301,7 +210,7 @@ func printPlayed(w io.Writer, played []*pod.PlayedPod, p *play.Play) {
 	}
 }
 
-func waitAndDown(cmd *cobra.Command, m *pod.Manager, p *play.Play) error {
+func waitAndDown(cmd *cobra.Command, e *orchestrate.Engine, p *play.Play) error {
 	ctx, stop := signal.NotifyContext(context.WithoutCancel(cmd.Context()), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -313,63 +222,21 @@ func waitAndDown(cmd *cobra.Command, m *pod.Manager, p *play.Play) error {
 		case <-cmd.Context().Done():
 			running = false
 		case <-tick.C:
-			running = anyRunning(context.WithoutCancel(ctx), m, p)
+			running = e.AnyRunning(context.WithoutCancel(ctx), p)
 		}
 	}
-	return downPods(context.WithoutCancel(ctx), m, p, false)
-}
-
-func anyRunning(ctx context.Context, m *pod.Manager, p *play.Play) bool {
-	for _, s := range p.Pods {
-		if st, err := m.PodStatusOf(ctx, s.Name); err == nil && (st.Status == pod.PodRunning || st.Status == pod.PodDegraded) {
-			return true
-		}
-	}
-	return false
+	return e.Down(context.WithoutCancel(ctx), p, orchestrate.DownOptions{})
 }
 
 func runKubeDown(cmd *cobra.Command, g *globals, args []string, force bool) error {
+	e, err := g.engine()
+	if err != nil {
+		return err
+	}
 	// Down covers whatever a play of these files could have made.
-	p, err := translate(cmd, args, &kubePlayFlags{quiet: true, runCronJobs: true})
+	p, err := translate(cmd, args, &kubePlayFlags{quiet: true, runCronJobs: true}, storedLookup(cmd.Context(), g, e))
 	if err != nil {
 		return err
 	}
-	m, err := g.manager()
-	if err != nil {
-		return err
-	}
-	return errors.Join(downPods(cmd.Context(), m, p, force), forgetKubeObjects(cmd.Context(), m, p, force))
-}
-
-// downPods removes the play's pods in parallel, each within its grace
-// period; with force, the claims' volumes too.
-func downPods(ctx context.Context, m *pod.Manager, p *play.Play, force bool) error {
-	jobErr := downJobs(ctx, m, p)
-	svcErr := unregisterServices(ctx, m, p)
-	var wg sync.WaitGroup
-	errs := make([]error, len(p.Pods))
-	for i, s := range p.Pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := m.LookupPod(ctx, s.Name); errors.Is(err, state.ErrNotFound) {
-				return // not played, or already down
-			}
-			errs[i] = m.DownPod(ctx, s.Name, time.Duration(s.TerminationGracePeriodSeconds)*time.Second)
-		}()
-	}
-	wg.Wait()
-	errs = append(errs, jobErr, svcErr)
-	if force {
-		vs, err := volume.Open(m.Root)
-		if err != nil {
-			return err
-		}
-		for _, v := range p.Volumes {
-			if err := vs.Remove(ctx, v.Name); err != nil && !errors.Is(err, volume.ErrNotFound) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
+	return e.Down(cmd.Context(), p, orchestrate.DownOptions{Force: force})
 }

@@ -60,6 +60,7 @@ func newRootCommand() *cobra.Command {
 		newPodCommand(g),
 		newNetworkCommand(g),
 		newVolumeCommand(g),
+		newSecretCommand(g),
 		newKubeCommand(g),
 		newPlayCommand(g),
 		newGenerateCommand(g),

@@ -21,6 +21,8 @@ type workload struct {
 	meta metav1.ObjectMeta
 	tmpl corev1.PodTemplateSpec
 	grp  *group
+	// vcts are a StatefulSet's volumeClaimTemplates.
+	vcts []corev1.PersistentVolumeClaim
 }
 
 // targetKind is the kind a group is exported as.
@@ -62,6 +64,7 @@ func (g *generator) group(grp *group) error {
 	if g.opts.Service || (w.kind != "Pod" && w.kind != "Job") {
 		w.ensureLabels()
 	}
+	w.claimTemplates()
 	g.refs.addSpec(grp.first, &w.tmpl.Spec)
 	obj := g.wrap(w)
 	g.res.Objects = append(g.res.Objects, obj)
@@ -113,7 +116,7 @@ func (g *generator) wrap(w *workload) runtime.Object {
 	case "StatefulSet":
 		return &appsv1.StatefulSet{TypeMeta: typeMeta("apps/v1", w.kind), ObjectMeta: meta,
 			Spec: appsv1.StatefulSetSpec{Replicas: g.replicas(w), Selector: sel, Template: w.tmpl,
-				ServiceName: cmpOr(w.grp.first.Spec.Subdomain, w.meta.Name)}}
+				ServiceName: cmpOr(w.grp.first.Spec.Subdomain, w.meta.Name), VolumeClaimTemplates: w.vcts}}
 	case "DaemonSet":
 		if g.opts.Replicas > 1 || len(w.grp.pods) > 1 {
 			g.note("DaemonSet %q: replicas do not apply (one pod per node)", w.meta.Name)

@@ -95,8 +95,8 @@ func TestTranslateErrors(t *testing.T) {
 		},
 		{
 			name: "unsupported volume type",
-			in:   podHead + "  containers: [{name: c, image: x}]\n  volumes:\n  - name: n\n    nfs: {server: s, path: /}\n",
-			want: `in.yaml:7:5: Pod/p: spec.volumes[0]: volume "n": this volume type is not supported (hostPath, emptyDir, configMap, secret, persistentVolumeClaim, downwardAPI, projected and image are)`,
+			in:   podHead + "  containers: [{name: c, image: x}]\n  volumes:\n  - name: n\n    gitRepo: {repository: https://example.com/r.git}\n",
+			want: `in.yaml:7:5: Pod/p: spec.volumes[0]: volume "n": this volume type is not supported (hostPath, emptyDir, configMap, secret, persistentVolumeClaim, downwardAPI, projected, image and cluster storage are)`,
 		},
 		{
 			name: "job with restartPolicy Always",

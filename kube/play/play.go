@@ -60,6 +60,17 @@ type Options struct {
 	RunCronJobs bool
 	// Mutators run on every translated pod, in order (OpenShift SCC defaulting plugs in here).
 	Mutators []func(*pod.Spec) error
+	// Stored are ConfigMaps and Secrets kept from earlier plays or made by
+	// podbay secret create: a reference finds them when neither the files
+	// nor --configmap define the object. A Secret without a namespace
+	// serves every namespace.
+	Stored Stored
+}
+
+// Stored are objects known from outside the files being played.
+type Stored struct {
+	ConfigMaps []ConfigMap
+	Secrets    []Secret
 }
 
 // NamedVolume is a named volume made from a PersistentVolumeClaim.
@@ -130,6 +141,7 @@ type translator struct {
 	secrets    map[string][]*corev1.Secret
 	services   []*corev1.Service
 	published  map[string]string // "ip:port/proto" -> pod publishing it
+	warned     map[string]bool   // warnings given, by text
 	publish    []publishSpec
 	errs       []error
 }
@@ -138,7 +150,7 @@ type translator struct {
 // arguments. Errors are *manifest.Finding values naming file, line, object and field.
 func Translate(set *manifest.Set, opts Options) (*Play, error) {
 	t := &translator{opts: opts, play: &Play{Pods: []pod.Spec{}, Origins: []Origin{}}, configMaps: map[string][]*corev1.ConfigMap{},
-		secrets: map[string][]*corev1.Secret{}, published: map[string]string{}}
+		secrets: map[string][]*corev1.Secret{}, published: map[string]string{}, warned: map[string]bool{}}
 	t.play.Warnings = append(t.play.Warnings, set.Warnings...)
 	pubs, err := parsePublish(opts.Publish)
 	if err != nil {
@@ -149,6 +161,7 @@ func Translate(set *manifest.Set, opts Options) (*Play, error) {
 		t.index(opts.ConfigMaps, false)
 	}
 	t.index(set, true)
+	t.indexStored(opts.Stored)
 	for _, o := range set.Objects {
 		t.object(o)
 	}
@@ -181,6 +194,20 @@ func (t *translator) index(set *manifest.Set, record bool) {
 					Labels: s.Labels, Type: string(s.Type), Data: s.Data})
 			}
 		}
+	}
+}
+
+// indexStored makes stored objects findable after the files' own.
+func (t *translator) indexStored(st Stored) {
+	for _, c := range st.ConfigMaps {
+		cm := &corev1.ConfigMap{Data: c.Data, BinaryData: c.BinaryData}
+		cm.Name, cm.Namespace, cm.Labels = c.Name, c.Namespace, c.Labels
+		t.configMaps[c.Name] = append(t.configMaps[c.Name], cm)
+	}
+	for _, s := range st.Secrets {
+		sec := &corev1.Secret{Data: s.Data, Type: corev1.SecretType(s.Type)}
+		sec.Name, sec.Namespace, sec.Labels = s.Name, s.Namespace, s.Labels
+		t.secrets[s.Name] = append(t.secrets[s.Name], sec)
 	}
 }
 
@@ -225,7 +252,15 @@ func nsOr(ns string) string {
 	return ns
 }
 
-func (t *translator) warn(f manifest.Finding) { t.play.Warnings = append(t.play.Warnings, f) }
+// warn records a warning once: a workload's replicas share their template's.
+func (t *translator) warn(f manifest.Finding) {
+	key := f.Error()
+	if t.warned[key] {
+		return
+	}
+	t.warned[key] = true
+	t.play.Warnings = append(t.play.Warnings, f)
+}
 
 func (t *translator) fail(err error) { t.errs = append(t.errs, err) }
 

@@ -19,6 +19,7 @@ type caseOptions struct {
 	PublishAll  bool     `json:"publishAll"`
 	Network     string   `json:"network"`
 	RunCronJobs bool     `json:"runCronJobs"`
+	Stored      Stored   `json:"stored"`
 }
 
 func loadCase(t *testing.T, dir string) (*manifest.Set, Options) {
@@ -37,7 +38,7 @@ func loadCase(t *testing.T, dir string) (*manifest.Set, Options) {
 			t.Fatal(err)
 		}
 	}
-	opts := Options{Publish: co.Publish, PublishAll: co.PublishAll, Network: co.Network, RunCronJobs: co.RunCronJobs}
+	opts := Options{Publish: co.Publish, PublishAll: co.PublishAll, Network: co.Network, RunCronJobs: co.RunCronJobs, Stored: co.Stored}
 	if b, err := os.ReadFile(filepath.Join(dir, "configmap.yaml")); err == nil {
 		cms, err := manifest.Decode("configmap.yaml", b)
 		if err != nil {

@@ -25,6 +25,25 @@ func (p *podBuilder) volumes() {
 			p.out.Volumes = append(p.out.Volumes, out)
 		}
 	}
+	p.claimVolumes()
+}
+
+// claimVolumes adds a StatefulSet pod's claims from its claim templates; as
+// the StatefulSet controller does, a claim replaces a template volume of the
+// same name.
+func (p *podBuilder) claimVolumes() {
+	for _, c := range p.inst.claims {
+		v := pod.Volume{Name: c.volume, Kind: pod.VolumePVC, ClaimName: c.name, ClaimTemplate: true}
+		replaced := false
+		for i := range p.out.Volumes {
+			if p.out.Volumes[i].Name == c.volume {
+				p.out.Volumes[i], replaced = v, true
+			}
+		}
+		if !replaced {
+			p.out.Volumes = append(p.out.Volumes, v)
+		}
+	}
 }
 
 func (p *podBuilder) volume(v *corev1.Volume, rel string) (pod.Volume, bool) {
@@ -64,10 +83,19 @@ func (p *podBuilder) volume(v *corev1.Volume, rel string) (pod.Volume, bool) {
 	case s.Projected != nil:
 		out.Kind = pod.VolumeProjected
 		out.Files = p.projectedFiles(s.Projected, rel+".projected")
+	case s.Ephemeral != nil:
+		// A generic ephemeral volume lives and dies with its pod, as an emptyDir does.
+		out.Kind, out.EmptyDir = pod.VolumeEmptyDir, &pod.EmptyDirSource{}
+		p.warn(rel+".ephemeral", "volume %q is a generic ephemeral volume, which only a cluster provisions: "+
+			"played as an emptyDir (it lives as long as the pod)", v.Name)
 	default:
-		p.fail(rel, "volume %q: this volume type is not supported (hostPath, emptyDir, configMap, secret, "+
-			"persistentVolumeClaim, downwardAPI, projected and image are)", v.Name)
-		return out, false
+		typ := clusterStorage(s)
+		if typ == "" {
+			p.fail(rel, "volume %q: this volume type is not supported (hostPath, emptyDir, configMap, secret, "+
+				"persistentVolumeClaim, downwardAPI, projected, image and cluster storage are)", v.Name)
+			return out, false
+		}
+		p.substitute(&out, typ, rel)
 	}
 	sortFiles(out.Files)
 	return out, true
@@ -220,6 +248,11 @@ func (p *podBuilder) mounts(c *corev1.Container, rel string, mapping func(string
 func (p *podBuilder) hasVolume(name string) bool {
 	for _, v := range p.tmpl.Spec.Volumes {
 		if v.Name == name {
+			return true
+		}
+	}
+	for _, c := range p.inst.claims {
+		if c.volume == name {
 			return true
 		}
 	}

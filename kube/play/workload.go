@@ -20,7 +20,12 @@ type instance struct {
 	subdomain string
 	owner     *pod.Owner
 	job       *pod.JobSpec
+	// claims are a StatefulSet pod's own claims: volume name -> claim name.
+	claims []claim
 }
+
+// claim is a volume a StatefulSet pod gets from a claim template.
+type claim struct{ volume, name string }
 
 // workload expands a Pod or a workload object into the pods it makes.
 func (t *translator) workload(o *manifest.Object) {
@@ -54,7 +59,7 @@ func (t *translator) workload(o *manifest.Object) {
 		for i := range count(x.Spec.Replicas, 1) {
 			n := fmt.Sprintf("%s-%d", x.Name, i)
 			insts = append(insts, instance{name: n, hostname: n, subdomain: x.Spec.ServiceName,
-				owner: &pod.Owner{Kind: "StatefulSet", Name: x.Name, Index: i}})
+				owner: &pod.Owner{Kind: "StatefulSet", Name: x.Name, Index: i}, claims: t.claimTemplates(x, i)})
 		}
 	case *appsv1.DaemonSet:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
@@ -177,4 +182,20 @@ func source(name, ns string, tmpl *corev1.PodTemplateSpec) json.RawMessage {
 		return nil
 	}
 	return b
+}
+
+// claimTemplates makes replica i's claims from a StatefulSet's
+// volumeClaimTemplates, named as the StatefulSet controller names them
+// (<template>-<statefulset>-<ordinal>): each becomes a named volume of the
+// play, kept after a down like any claim and found again by the next play.
+func (t *translator) claimTemplates(x *appsv1.StatefulSet, i int) []claim {
+	var out []claim
+	for _, tmpl := range x.Spec.VolumeClaimTemplates {
+		name := fmt.Sprintf("%s-%s-%d", tmpl.Name, x.Name, i)
+		pvc := tmpl.DeepCopy()
+		pvc.Name, pvc.Namespace = name, x.Namespace
+		t.pvc(pvc)
+		out = append(out, claim{volume: tmpl.Name, name: name})
+	}
+	return out
 }
