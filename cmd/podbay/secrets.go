@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/secret"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/internal/report"
 )
 
 func newSecretCommand(g *globals) *cobra.Command {
@@ -77,14 +77,39 @@ func readSecretData(stdin io.Reader, path string) ([]byte, error) {
 	return data, nil
 }
 
+// secretView is a secret as Podman's secret ls shows it.
+type secretView struct {
+	ID        string
+	Name      string
+	Driver    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Labels    map[string]string
+}
+
+// Created and Updated are the table's columns, as Podman prints them.
+func (s secretView) Created() string { return humanDuration(s.CreatedAt) }
+func (s secretView) Updated() string { return humanDuration(s.UpdatedAt) }
+
+var secretLsSpec = report.Spec{
+	Name:    "secret ls",
+	Default: "{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Created}}\t{{.Updated}}",
+	Item:    secretView{},
+}
+
 func newSecretLsCommand(g *globals) *cobra.Command {
 	var format string
+	var quiet bool
 	cmd := &cobra.Command{
 		Use:     "ls [flags]",
 		Aliases: []string{"list"},
 		Short:   "List secrets",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := report.Parse(format, secretLsSpec)
+			if err != nil {
+				return err
+			}
 			s, err := g.secrets()
 			if err != nil {
 				return err
@@ -93,19 +118,19 @@ func newSecretLsCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				return writeJSON(cmd.OutOrStdout(), list)
+			if printQuiet(cmd, f, quiet, list, func(s *secret.Secret) string { return s.ID }) {
+				return nil
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tDRIVER\tCREATED\tUPDATED")
+			views := make([]secretView, 0, len(list))
 			for _, sec := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sec.ID[:12], sec.Name, sec.Driver,
-					sec.CreatedAt.Local().Format(time.DateTime), sec.UpdatedAt.Local().Format(time.DateTime))
+				views = append(views, secretView{ID: short(sec.ID), Name: sec.Name, Driver: sec.Driver,
+					CreatedAt: sec.CreatedAt, UpdatedAt: sec.UpdatedAt, Labels: orEmpty(sec.Labels)})
 			}
-			return tw.Flush()
+			return render(cmd, f, views, func() any { return list })
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "output format: table or json")
+	addFormatFlag(cmd, &format, "{{.Name}}")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only secret IDs")
 	return cmd
 }
 
