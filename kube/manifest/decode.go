@@ -202,15 +202,22 @@ func (d *docDecoder) node(n *yaml.Node) []error {
 		obj.Namespace, _ = md["namespace"].(string)
 	}
 	if items, isList := listItems(n, m); isList {
-		var errs []error // the items report their own findings
+		for _, w := range t.warns { // the items report their own findings
+			if !strings.HasPrefix(w.Path, "items[") {
+				w.Object = obj.Ref()
+				set.Warnings = append(set.Warnings, w)
+			}
+		}
+		var errs []error
 		for _, item := range items {
 			errs = append(errs, d.node(item)...)
 		}
 		return errs
 	}
-	errs := findingErrors(t.errs, obj.Ref())
+	ref := obj.Ref()
+	errs := findingErrors(t.errs, ref)
 	first := len(set.Warnings)
-	set.Warnings = append(set.Warnings, withObject(t.warns, obj.Ref())...)
+	set.Warnings = append(set.Warnings, withObject(t.warns, ref)...)
 	if obj.Kind == "" {
 		return append(errs, obj.Finding("kind", `missing "kind"`))
 	}

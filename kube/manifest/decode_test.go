@@ -78,9 +78,10 @@ func TestDecodeFindings(t *testing.T) {
 			wantWarns: []string{`f.yaml:6:3: ConfigMap/c: data.a: duplicate key "a" (first at line 5); the last value is used`},
 		},
 		{
-			name:    "duplicate key of a list, wrong type in the value used",
-			in:      "apiVersion: v1\nkind: List\nitems: []\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostPID: yes please}}\n",
-			wantErr: `f.yaml:5:59: Pod/p: spec.hostPID: wrong type: expected boolean, got string "yes please"`,
+			name:      "duplicate key of a list, wrong type in the value used",
+			in:        "apiVersion: v1\nkind: List\nitems: []\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostPID: yes please}}\n",
+			wantErr:   `f.yaml:5:59: Pod/p: spec.hostPID: wrong type: expected boolean, got string "yes please"`,
+			wantWarns: []string{`f.yaml:4:1: List: items: duplicate key "items" (first at line 3); the last value is used`},
 		},
 		{
 			name: "wrong case",
@@ -403,13 +404,24 @@ func TestDuplicateKeyTakesLastValue(t *testing.T) {
 
 func TestDuplicateItemsOfList(t *testing.T) {
 	in := "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n" +
-		"items:\n- {apiVersion: v1, kind: Namespace, metadata: {name: b}}\n"
+		"items:\n- {apiVersion: v1, kind: Namespace, metadata: {name: b, name: c}}\n"
 	set, err := Decode("l.yaml", []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Objects) != 1 || set.Objects[0].Ref() != "Namespace/b" || set.Objects[0].Source.Line != 6 {
-		t.Errorf("objects %+v, want the last items' Namespace/b at line 6", set.Objects)
+	if len(set.Objects) != 1 || set.Objects[0].Ref() != "Namespace/c" || set.Objects[0].Source.Line != 6 {
+		t.Errorf("objects %+v, want the last items' Namespace/c at line 6", set.Objects)
+	}
+	var warns []string
+	for _, w := range set.Warnings {
+		warns = append(warns, w.String())
+	}
+	want := []string{ // each once: the List's own, then the item's
+		`l.yaml:5:1: List: items: duplicate key "items" (first at line 3); the last value is used`,
+		`l.yaml:6:57: Namespace/c: metadata.name: duplicate key "name" (first at line 6); the last value is used`,
+	}
+	if strings.Join(warns, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings\n got: %q\nwant: %q", warns, want)
 	}
 }
 
