@@ -138,10 +138,7 @@ func TestDecodeFindings(t *testing.T) {
 			if got != tc.wantErr {
 				t.Errorf("error\n got: %s\nwant: %s", got, tc.wantErr)
 			}
-			var warns []string
-			for _, w := range set.Warnings {
-				warns = append(warns, w.String())
-			}
+			warns := warningStrings(set)
 			if fmt.Sprint(warns) != fmt.Sprint(tc.wantWarns) {
 				t.Errorf("warnings\n got: %q\nwant: %q", warns, tc.wantWarns)
 			}
@@ -312,9 +309,7 @@ func TestGolden(t *testing.T) {
 					typed = append(typed, o.Obj)
 				}
 			}
-			for _, w := range set.Warnings {
-				v.Warnings = append(v.Warnings, w.String())
-			}
+			v.Warnings = warningStrings(set)
 			js, _ := json.MarshalIndent(v, "", "  ")
 			compare(t, filepath.Join(dir, "want.json"), append(js, '\n'))
 			enc, err := Encode(typed...)
@@ -347,10 +342,7 @@ func TestScalars(t *testing.T) {
 	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n" +
 		"  volumes:\n  - {name: a, configMap: {name: a, defaultMode: 0644}}\n  - {name: b, configMap: {name: b, defaultMode: 0o600}}\n" +
 		"  - {name: c, configMap: {name: c, defaultMode: 420}}\n  terminationGracePeriodSeconds: -0\n  hostNetwork: True\n"
-	set, err := Decode("s.yaml", []byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := decodeOK(t, "s.yaml", in)
 	p := set.Objects[0].Obj.(*corev1.Pod)
 	for i, want := range []int32{0o644, 0o600, 420} {
 		if got := *p.Spec.Volumes[i].ConfigMap.DefaultMode; got != want {
@@ -368,14 +360,8 @@ func TestDuplicateKeyTakesLastValue(t *testing.T) {
 	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: old}\n" +
 		"  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx:1}]\n" +
 		"  replicas: 1\n  selector:\n    matchExpressions: [{key: app, operator: In, values: [web]}]\n  replicas: 3\n"
-	set, err := Decode("in.yaml", []byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var warns []string
-	for _, w := range set.Warnings {
-		warns = append(warns, w.String())
-	}
+	set := decodeOK(t, "in.yaml", in)
+	warns := warningStrings(set)
 	want := []string{
 		`in.yaml:13:3: Deployment/web: spec.selector: duplicate key "selector" (first at line 6); the last value is used`,
 		`in.yaml:15:3: Deployment/web: spec.replicas: duplicate key "replicas" (first at line 12); the last value is used`,
@@ -405,17 +391,11 @@ func TestDuplicateKeyTakesLastValue(t *testing.T) {
 func TestDuplicateItemsOfList(t *testing.T) {
 	in := "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n" +
 		"items:\n- {apiVersion: v1, kind: Namespace, metadata: {name: b, name: c}}\n"
-	set, err := Decode("l.yaml", []byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := decodeOK(t, "l.yaml", in)
 	if len(set.Objects) != 1 || set.Objects[0].Ref() != "Namespace/c" || set.Objects[0].Source.Line != 6 {
 		t.Errorf("objects %+v, want the last items' Namespace/c at line 6", set.Objects)
 	}
-	var warns []string
-	for _, w := range set.Warnings {
-		warns = append(warns, w.String())
-	}
+	warns := warningStrings(set)
 	want := []string{ // each once: the List's own, then the item's
 		`l.yaml:5:1: List: items: duplicate key "items" (first at line 3); the last value is used`,
 		`l.yaml:6:57: Namespace/c: metadata.name: duplicate key "name" (first at line 6); the last value is used`,
@@ -448,10 +428,7 @@ func TestDecodeTypedMatchesCase(t *testing.T) {
 func TestDecodeWrongCaseSetsNothing(t *testing.T) {
 	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    Image: b\n" +
 		"    ports: [{ContainerPort: 80}]\n  HostNetwork: true\n"
-	set, err := Decode("f.yaml", []byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := decodeOK(t, "f.yaml", in)
 	p := set.Objects[0].Obj.(*corev1.Pod)
 	if c := p.Spec.Containers[0]; c.Image != "" || c.Ports[0].ContainerPort != 0 || p.Spec.HostNetwork {
 		t.Errorf("pod spec %+v: a wrong-case key set a field", p.Spec)
@@ -459,4 +436,23 @@ func TestDecodeWrongCaseSetsNothing(t *testing.T) {
 	if len(set.Warnings) != 3 {
 		t.Errorf("warnings %v, want one unknown field each for Image, ContainerPort, HostNetwork", set.Warnings)
 	}
+}
+
+// warningStrings renders the warnings of set, nil when there are none.
+func warningStrings(set *Set) []string {
+	var out []string
+	for _, w := range set.Warnings {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+// decodeOK decodes in, failing the test on an error.
+func decodeOK(t *testing.T, name, in string) *Set {
+	t.Helper()
+	set, err := Decode(name, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
