@@ -456,3 +456,22 @@ func decodeOK(t *testing.T, name, in string) *Set {
 	}
 	return set
 }
+
+// TestDuplicateKeyInLargeMapping: repeats are found in mappings past the size
+// where every pair of keys is compared.
+func TestDuplicateKeyInLargeMapping(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  k%d: v%d\n", i%39, i) // k0 again on the last line
+	}
+	set := decodeOK(t, "c.yaml", b.String())
+	want := []string{`c.yaml:44:3: ConfigMap/c: data.k0: duplicate key "k0" (first at line 5); the last value is used`}
+	if got := warningStrings(set); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("warnings\n got: %q\nwant: %q", got, want)
+	}
+	cm := set.Objects[0].Obj.(*corev1.ConfigMap)
+	if len(cm.Data) != 39 || cm.Data["k0"] != "v39" {
+		t.Errorf("data has %d keys, k0=%q; want 39 and the last value v39", len(cm.Data), cm.Data["k0"])
+	}
+}

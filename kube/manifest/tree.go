@@ -134,7 +134,7 @@ type repeat struct {
 }
 
 // repeatedKeys returns the keys written more than once among the key/value pairs c,
-// or nil (without allocating) when every key is written once.
+// or nil when every key is written once (without allocating, for up to 16 pairs).
 func repeatedKeys(c []*yaml.Node) map[string]repeat {
 	if !hasRepeat(c) {
 		return nil
