@@ -153,12 +153,15 @@ func TestDecodeInputs(t *testing.T) {
 		msgs = append(msgs, f.Pos.String()+" "+f.Message)
 	}
 	want := []string{
-		`b.yaml:6:3 duplicate key "a" (first at line 5)`,
 		`b.yaml:8 invalid YAML: did not find expected node content`,
 		`d.yaml:4:104 x` + strings.Repeat("[0]", 100) + `: nesting deeper than 100 levels`,
 	}
 	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
 		t.Errorf("errors\n got: %q\nwant: %q", msgs, want)
+	}
+	wantWarn := `b.yaml:6:3: ConfigMap/c: data.a: duplicate key "a" (first at line 5); the last value is used`
+	if len(set.Warnings) != 1 || set.Warnings[0].String() != wantWarn {
+		t.Errorf("warnings %q, want %q", set.Warnings, wantWarn)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type kubeValidateFlags struct {
 	uidRange  string
 	strict    bool
 	output    string
+	validate  string
 }
 
 func newKubeValidateCommand(g *globals) *cobra.Command {
@@ -37,10 +39,16 @@ func newKubeValidateCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "validate [flags] FILE...|-|URL",
 		Short: "Check offline what Kubernetes and OpenShift would reject or change",
-		Long: `Check Kubernetes YAML offline the way a cluster would on create: reading
-(syntax, unknown fields, types, duplicate keys), the API server's validation after
-defaulting, Pod Security Standards and, with --openshift, the restricted-v2 SCC,
+		Long: `Check Kubernetes YAML offline the way a cluster would on create (kubectl apply):
+reading (syntax, unknown fields, types, duplicate keys), the API server's validation
+after defaulting, Pod Security Standards and, with --openshift, the restricted-v2 SCC,
 plus portability warnings. Inputs are files, - for stdin, or http(s) URLs.
+
+Field names match case-sensitively, as the API server matches them (ContainerPort
+is an unknown field, not containerPort). An unknown field is an error, as kubectl apply's default
+strict field validation makes it; --validate=warn makes it a warning and
+--validate=ignore drops it, as kubectl's --validate does. A key written twice in
+one mapping is a warning: kubectl sends its last value, and so it is checked.
 
 Exit status: 0 when nothing would be rejected, 1 when something would (an error,
 or a warning with --strict), 2 when an input cannot be read.`,
@@ -55,7 +63,35 @@ or a warning with --strict), 2 when an input cannot be read.`,
 	fl.StringVar(&f.uidRange, "uid-range", validate.DefaultUIDRange, "the namespace's openshift.io/sa.scc.uid-range, FIRST/SIZE")
 	fl.BoolVar(&f.strict, "strict", false, "reject on warnings too")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.StringVar(&f.validate, "validate", string(validateStrict),
+		"how to report unknown fields, as kubectl's --validate: strict (or true) as errors, warn as warnings, ignore (or false) not at all")
+	fl.Lookup("validate").NoOptDefVal = string(validateStrict)
 	return cmd
+}
+
+// fieldValidation is kubectl's --validate: what an unknown field is.
+type fieldValidation string
+
+const (
+	validateStrict fieldValidation = "strict" // an error: the API server refuses the object
+	validateWarn   fieldValidation = "warn"   // a warning: the API server drops the field
+	validateIgnore fieldValidation = "ignore" // not reported
+)
+
+// parseFieldValidation reads --validate as kubectl does: a boolean (true is
+// strict, false is ignore) or strict, warn, ignore.
+func parseFieldValidation(s string) (fieldValidation, error) {
+	if b, err := strconv.ParseBool(s); err == nil {
+		if b {
+			return validateStrict, nil
+		}
+		return validateIgnore, nil
+	}
+	switch v := fieldValidation(s); v {
+	case validateStrict, validateWarn, validateIgnore:
+		return v, nil
+	}
+	return "", fmt.Errorf("--validate %q: want strict (or true), warn, or ignore (or false)", s)
 }
 
 func (f kubeValidateFlags) options() (validate.Options, error) {
@@ -78,12 +114,16 @@ func runKubeValidate(cmd *cobra.Command, g *globals, args []string, f kubeValida
 	if err != nil {
 		return err
 	}
+	fields, err := parseFieldValidation(f.validate)
+	if err != nil {
+		return err
+	}
 	inputs, err := readInputs(cmd.Context(), args, cmd.InOrStdin())
 	if err != nil {
 		return &exitError{code: exitUnreadable, err: err}
 	}
 	set, decodeErr := decodeInputs(inputs)
-	findings := readingFindings(set, decodeErr)
+	findings := readingFindings(set, decodeErr, fields)
 	start := time.Now()
 	report := validate.Validate(validatable(set), opts)
 	g.log.Debug("validated", "objects", len(set.Objects), "findings", len(report.Findings), "elapsed", time.Since(start))
@@ -134,18 +174,31 @@ func validateObject(o *manifest.Object) validate.Object {
 	}
 }
 
-// readingFindings turns the decoder's warnings and errors into findings.
-func readingFindings(set *manifest.Set, decodeErr error) []validate.Finding {
+// readingFindings turns the decoder's warnings and errors into findings, unknown
+// fields as fields says (the decoder makes them warnings, as kube play prints them).
+func readingFindings(set *manifest.Set, decodeErr error, fields fieldValidation) []validate.Finding {
 	var out []validate.Finding
-	for _, w := range set.Warnings {
-		out = append(out, readingFinding(&w))
+	add := func(f *manifest.Finding) {
+		rf := readingFinding(f)
+		if rf.Rule == ruleUnknownField {
+			switch fields {
+			case validateIgnore:
+				return
+			case validateStrict:
+				rf.Severity = validate.SeverityError
+			}
+		}
+		out = append(out, rf)
+	}
+	for i := range set.Warnings {
+		add(&set.Warnings[i])
 	}
 	for _, err := range leafErrors(decodeErr) {
 		var f *manifest.Finding
 		if !errors.As(err, &f) {
 			f = &manifest.Finding{Severity: manifest.SeverityError, Message: err.Error()}
 		}
-		out = append(out, readingFinding(f))
+		add(f)
 	}
 	return out
 }
@@ -171,9 +224,11 @@ func readingFinding(f *manifest.Finding) validate.Finding {
 		Path:     f.Path, Object: object, Message: f.Message, Hint: hint}
 }
 
+const ruleUnknownField = "manifest.unknown-field"
+
 // readingRules maps the decoder's messages to stable rule ids.
 var readingRules = []struct{ prefix, rule string }{
-	{"unknown field", "manifest.unknown-field"},
+	{"unknown field", ruleUnknownField},
 	{"invalid YAML", "manifest.syntax"},
 	{"duplicate key", "manifest.duplicate-key"},
 	{"wrong type", "manifest.wrong-type"},

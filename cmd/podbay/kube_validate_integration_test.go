@@ -243,19 +243,62 @@ func TestKubeValidateJSON(t *testing.T) {
 	}
 }
 
+// TestKubeValidateUnknownField: an unknown field (a misspelt one, one in another
+// case) is an error, as kubectl apply's default strict field validation makes it;
+// --validate=warn makes it a warning, --validate=ignore drops it.
 func TestKubeValidateUnknownField(t *testing.T) {
 	content := strings.Replace(cleanDeployment, "        ports:\n", "        portz: []\n        ports:\n", 1)
+	content = strings.Replace(content, "          containerPort: 8080\n", "          ContainerPort: 8080\n          containerPort: 8080\n", 1)
 	file := writeManifest(t, "typo.yaml", content)
-	r := validateWant(t, 0, nil, file)
-	pos := fmt.Sprintf("%s:%d:9: warning: Deployment/web: spec.template.spec.containers[0].portz: unknown field \"portz\" (manifest.unknown-field)\n  hint: did you mean \"ports\"?\n",
-		file, lineOf(t, content, "portz"))
-	if !strings.Contains(r.stdout, pos) {
-		t.Errorf("stdout lacks\n%s\ngot:\n%s", pos, r.stdout)
+	line := lineOf(t, content, "portz")
+	finding := func(severity string) string {
+		return fmt.Sprintf("%s:%d:9: %s: Deployment/web: spec.template.spec.containers[0].portz: unknown field \"portz\" (manifest.unknown-field)\n  hint: did you mean \"ports\"?\n", file, line, severity) +
+			fmt.Sprintf("%s:%d:11: %s: Deployment/web: spec.template.spec.containers[0].ports[0].ContainerPort: unknown field \"ContainerPort\" (manifest.unknown-field)\n  hint: did you mean \"containerPort\"? field names are case-sensitive\n", file, line+3, severity)
 	}
-	if !strings.HasSuffix(r.stdout, "0 errors, 1 warning, 0 changes in 1 object\n") {
-		t.Errorf("summary:\n%s", r.stdout)
+	cases := []struct {
+		args    []string
+		code    int
+		finding string
+		summary string
+	}{
+		{nil, 1, finding("error"), "2 errors, 0 warnings, 0 changes in 1 object\n"},
+		{[]string{"--validate=strict"}, 1, finding("error"), "2 errors, 0 warnings, 0 changes in 1 object\n"},
+		{[]string{"--validate=warn"}, 0, finding("warning"), "0 errors, 2 warnings, 0 changes in 1 object\n"},
+		{[]string{"--validate=warn", "--strict"}, 1, finding("warning"), "0 errors, 2 warnings, 0 changes in 1 object\n"},
+		{[]string{"--validate=ignore", "--strict"}, 0, "", "0 errors, 0 warnings, 0 changes in 1 object\n"},
+		{[]string{"--validate=false"}, 0, "", "0 errors, 0 warnings, 0 changes in 1 object\n"},
+	}
+	for _, tc := range cases {
+		r := validateWant(t, tc.code, nil, append(tc.args, file)...)
+		if r.stdout != tc.finding+tc.summary {
+			t.Errorf("kube validate %s:\n%s\nwant:\n%s", strings.Join(tc.args, " "), r.stdout, tc.finding+tc.summary)
+		}
+	}
+	r := validateRun(t, nil, "kube", "validate", "--validate=maybe", file)
+	if want := "Error: --validate \"maybe\": want strict (or true), warn, or ignore (or false)\n"; r.code != 125 || r.stderr != want {
+		t.Errorf("--validate=maybe: exit %d, stderr %q; want 125, %q", r.code, r.stderr, want)
+	}
+}
+
+// TestKubeValidateDuplicateKey: a key written twice is a warning naming both lines,
+// and what is checked is its last value, as kubectl sends it.
+func TestKubeValidateDuplicateKey(t *testing.T) {
+	content := strings.Replace(cleanDeployment, "  replicas: 2\n", "  replicas: 2\n  replicas: -1\n  replicas: 3\n", 1)
+	file := writeManifest(t, "dup.yaml", content)
+	first := lineOf(t, content, "replicas: 2")
+	r := validateWant(t, 0, nil, file)
+	want := fmt.Sprintf("%[1]s:%[2]d:3: warning: Deployment/web: spec.replicas: duplicate key \"replicas\" (first at line %[3]d); the last value is used (manifest.duplicate-key)\n", file, first+1, first) +
+		fmt.Sprintf("%[1]s:%[2]d:3: warning: Deployment/web: spec.replicas: duplicate key \"replicas\" (first at line %[3]d); the last value is used (manifest.duplicate-key)\n", file, first+2, first) +
+		"0 errors, 2 warnings, 0 changes in 1 object\n"
+	if r.stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.stdout, want)
 	}
 	validateWant(t, 1, nil, "--strict", file)
+	negative := strings.Replace(cleanDeployment, "  replicas: 2\n", "  replicas: 2\n  replicas: -1\n", 1)
+	r = validateWant(t, 1, nil, writeManifest(t, "neg.yaml", negative))
+	if !strings.Contains(r.stdout, "spec.replicas: Invalid value: -1") {
+		t.Errorf("the last value (-1) is not the one checked:\n%s", r.stdout)
+	}
 }
 
 func TestKubeValidateReadingErrors(t *testing.T) {
@@ -269,7 +312,7 @@ func TestKubeValidateReadingErrors(t *testing.T) {
 			got = append(got, fmt.Sprintf("%d:%d %s %s %s", f.Line, f.Col, f.Severity, f.Rule, f.Path))
 		}
 	}
-	want := []string{"6:3 error manifest.duplicate-key data.a", "16:7 error manifest.wrong-type spec.containers[0].ports[0].containerPort"}
+	want := []string{"6:3 warning manifest.duplicate-key data.a", "16:7 error manifest.wrong-type spec.containers[0].ports[0].containerPort"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("reading findings %q, want %q", got, want)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/runtime"
+	kjson "sigs.k8s.io/json"
 )
 
 // Set is what one or more inputs decoded to: objects in input order and warnings.
@@ -123,8 +124,10 @@ func (s *Set) Append(other *Set) {
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Decode reads every document of a YAML or JSON input named name (kind: List
-// expanded). Unknown fields become warnings; syntax errors, duplicate keys and
-// wrong types are errors (joined *Finding values). The Set holds what decoded.
+// expanded). Field names match case-sensitively, as the API server's decoder
+// matches them. Unknown fields and duplicate keys (the last value is used, as
+// kubectl sends it) become warnings; syntax errors and wrong types are errors
+// (joined *Finding values). The Set holds what decoded.
 func Decode(name string, data []byte) (*Set, error) {
 	set := &Set{}
 	if len(data) > MaxInputSize {
@@ -187,6 +190,7 @@ func (d *docDecoder) node(n *yaml.Node) []error {
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
+		set.Warnings = append(set.Warnings, withObject(t.warns, "")...)
 		return append(findingErrors(t.errs, ""), &Finding{Pos: start, Severity: SeverityError,
 			Message: fmt.Sprintf("document is a %s, not an object", typeName(v))})
 	}
@@ -198,19 +202,29 @@ func (d *docDecoder) node(n *yaml.Node) []error {
 		obj.Namespace, _ = md["namespace"].(string)
 	}
 	if items, isList := listItems(n, m); isList {
-		var errs []error // the items report their own findings
+		for _, w := range t.warns { // the items report their own findings
+			if !strings.HasPrefix(w.Path, "items[") {
+				w.Object = obj.Ref()
+				set.Warnings = append(set.Warnings, w)
+			}
+		}
+		var errs []error
 		for _, item := range items {
 			errs = append(errs, d.node(item)...)
 		}
 		return errs
 	}
-	errs := findingErrors(t.errs, obj.Ref())
+	ref := obj.Ref()
+	errs := findingErrors(t.errs, ref)
+	first := len(set.Warnings)
+	set.Warnings = append(set.Warnings, withObject(t.warns, ref)...)
 	if obj.Kind == "" {
 		return append(errs, obj.Finding("kind", `missing "kind"`))
 	}
 	if len(errs) == 0 {
 		errs = append(errs, typed(set, obj)...)
 	}
+	sortByPos(set.Warnings[first:])
 	obj.Index = len(set.Objects)
 	set.Objects = append(set.Objects, obj)
 	return errs
@@ -225,13 +239,17 @@ func listItems(n *yaml.Node, m map[string]any) ([]*yaml.Node, bool) {
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "items" && n.Content[i+1].Kind == yaml.SequenceNode {
-			return n.Content[i+1].Content, true
+	var items []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 { // the last "items" wins, as in m
+		if n.Content[i].Value == "items" {
+			items = nil
+			if n.Content[i+1].Kind == yaml.SequenceNode {
+				items = n.Content[i+1].Content
+			}
 		}
 	}
 	_, hasItems := m["items"]
-	return nil, hasItems
+	return items, hasItems
 }
 
 // typed decodes obj.Raw into its Go type when the kind is known.
@@ -247,10 +265,7 @@ func typed(set *Set, obj *Object) []error {
 	into := info.new()
 	c := &checker{obj: obj}
 	c.check(obj.Raw, reflectType(into), "")
-	sort.SliceStable(c.found, func(i, j int) bool {
-		a, b := c.found[i].Pos, c.found[j].Pos
-		return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
-	})
+	sortByPos(c.found)
 	var errs []error
 	for i := range c.found {
 		if c.found[i].Severity == SeverityError {
@@ -262,21 +277,43 @@ func typed(set *Set, obj *Object) []error {
 	if len(errs) > 0 {
 		return errs
 	}
-	b, err := json.Marshal(obj.Raw)
-	if err == nil {
-		err = json.Unmarshal(b, into)
-	}
-	if err != nil {
+	if err := decodeTyped(obj.Raw, into); err != nil {
 		return []error{obj.Finding("", "decoding %s: %v", obj.Kind, err)}
 	}
 	obj.Obj = into
 	return nil
 }
 
-func findingErrors(fs []Finding, ref string) []error {
-	out := make([]error, 0, len(fs))
+// decodeTyped decodes generic JSON values into a typed object as the API server
+// does (sigs.k8s.io/json): a key matches a field only when spelled in the same
+// case, so "Image" never sets image (encoding/json would fold the case).
+func decodeTyped(raw map[string]any, into runtime.Object) error {
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return err
+	}
+	return kjson.UnmarshalCaseSensitivePreserveInts(b, into)
+}
+
+// sortByPos orders findings by line and column, keeping the order of equals.
+func sortByPos(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i].Pos, fs[j].Pos
+		return a.Line < b.Line || (a.Line == b.Line && a.Col < b.Col)
+	})
+}
+
+// withObject sets the object of findings made before it was known.
+func withObject(fs []Finding, ref string) []Finding {
 	for i := range fs {
 		fs[i].Object = ref
+	}
+	return fs
+}
+
+func findingErrors(fs []Finding, ref string) []error {
+	out := make([]error, 0, len(fs))
+	for i := range withObject(fs, ref) {
 		out = append(out, &fs[i])
 	}
 	return out

@@ -39,7 +39,7 @@ func TestDecodeFindings(t *testing.T) {
 		{
 			name:      "case typo",
 			in:        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  Containers: [{name: a, image: b}]\n",
-			wantWarns: []string{`f.yaml:5:3: Pod/p: spec.Containers: unknown field "Containers" (did you mean "containers"?)`},
+			wantWarns: []string{`f.yaml:5:3: Pod/p: spec.Containers: unknown field "Containers" (did you mean "containers"? field names are case-sensitive)`},
 		},
 		{
 			name:    "wrong type string for int",
@@ -57,9 +57,40 @@ func TestDecodeFindings(t *testing.T) {
 			wantErr: `f.yaml:5:3: Pod/p: spec.containers: wrong type: expected list, got object`,
 		},
 		{
-			name:    "duplicate key",
-			in:      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: x\n  a: y\n",
-			wantErr: `f.yaml:7:3: ConfigMap/c: data.a: duplicate key "a" (first at line 6)`,
+			name:      "duplicate key",
+			in:        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: x\n  a: y\n",
+			wantWarns: []string{`f.yaml:7:3: ConfigMap/c: data.a: duplicate key "a" (first at line 6); the last value is used`},
+		},
+		{
+			name: "duplicate key three times, with an unknown field between",
+			in: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n  replicaz: 2\n" +
+				"  replicas: 2\n  replicas: 3\n",
+			wantWarns: []string{
+				`f.yaml:6:3: Deployment/web: spec.replicaz: unknown field "replicaz" (did you mean "replicas"?)`,
+				`f.yaml:7:3: Deployment/web: spec.replicas: duplicate key "replicas" (first at line 5); the last value is used`,
+				`f.yaml:8:3: Deployment/web: spec.replicas: duplicate key "replicas" (first at line 5); the last value is used`,
+			},
+		},
+		{
+			name: "duplicate key: the earlier value is not read",
+			in: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: {b: .inf, {x: 1}: 2}\n" +
+				"  a: y\n",
+			wantWarns: []string{`f.yaml:6:3: ConfigMap/c: data.a: duplicate key "a" (first at line 5); the last value is used`},
+		},
+		{
+			name:      "duplicate key of a list, wrong type in the value used",
+			in:        "apiVersion: v1\nkind: List\nitems: []\nitems:\n- {apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {hostPID: yes please}}\n",
+			wantErr:   `f.yaml:5:59: Pod/p: spec.hostPID: wrong type: expected boolean, got string "yes please"`,
+			wantWarns: []string{`f.yaml:4:1: List: items: duplicate key "items" (first at line 3); the last value is used`},
+		},
+		{
+			name: "wrong case",
+			in: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: b\n" +
+				"    ports: [{ContainerPort: 80, containerPort: 81}]\n    ImagePullPolicy: Always\n",
+			wantWarns: []string{
+				`f.yaml:8:14: Pod/p: spec.containers[0].ports[0].ContainerPort: unknown field "ContainerPort" (did you mean "containerPort"? field names are case-sensitive)`,
+				`f.yaml:9:5: Pod/p: spec.containers[0].ImagePullPolicy: unknown field "ImagePullPolicy" (did you mean "imagePullPolicy"? field names are case-sensitive)`,
+			},
 		},
 		{
 			name:    "syntax error",
@@ -107,10 +138,7 @@ func TestDecodeFindings(t *testing.T) {
 			if got != tc.wantErr {
 				t.Errorf("error\n got: %s\nwant: %s", got, tc.wantErr)
 			}
-			var warns []string
-			for _, w := range set.Warnings {
-				warns = append(warns, w.String())
-			}
+			warns := warningStrings(set)
 			if fmt.Sprint(warns) != fmt.Sprint(tc.wantWarns) {
 				t.Errorf("warnings\n got: %q\nwant: %q", warns, tc.wantWarns)
 			}
@@ -119,7 +147,7 @@ func TestDecodeFindings(t *testing.T) {
 }
 
 func TestDecodeErrorsAreFindings(t *testing.T) {
-	_, err := Decode("f.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: 1, a: 2}\n"))
+	_, err := Decode("f.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: 1}\n"))
 	var f *Finding
 	if !errors.As(err, &f) || f.Severity != SeverityError || f.Path != "data.a" || f.Line != 4 {
 		t.Fatalf("error %v: want a positioned *Finding", err)
@@ -281,9 +309,7 @@ func TestGolden(t *testing.T) {
 					typed = append(typed, o.Obj)
 				}
 			}
-			for _, w := range set.Warnings {
-				v.Warnings = append(v.Warnings, w.String())
-			}
+			v.Warnings = warningStrings(set)
 			js, _ := json.MarshalIndent(v, "", "  ")
 			compare(t, filepath.Join(dir, "want.json"), append(js, '\n'))
 			enc, err := Encode(typed...)
@@ -316,10 +342,7 @@ func TestScalars(t *testing.T) {
 	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: x}]\n" +
 		"  volumes:\n  - {name: a, configMap: {name: a, defaultMode: 0644}}\n  - {name: b, configMap: {name: b, defaultMode: 0o600}}\n" +
 		"  - {name: c, configMap: {name: c, defaultMode: 420}}\n  terminationGracePeriodSeconds: -0\n  hostNetwork: True\n"
-	set, err := Decode("s.yaml", []byte(in))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := decodeOK(t, "s.yaml", in)
 	p := set.Objects[0].Obj.(*corev1.Pod)
 	for i, want := range []int32{0o644, 0o600, 420} {
 		if got := *p.Spec.Volumes[i].ConfigMap.DefaultMode; got != want {
@@ -328,5 +351,127 @@ func TestScalars(t *testing.T) {
 	}
 	if !p.Spec.HostNetwork {
 		t.Error("hostNetwork: True not read as a boolean")
+	}
+}
+
+// TestDuplicateKeyTakesLastValue: a key written twice takes its last value, whole
+// (not merged with the first), as kubectl sends it; positions are the last one's.
+func TestDuplicateKeyTakesLastValue(t *testing.T) {
+	in := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n    matchLabels: {app: old}\n" +
+		"  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: nginx:1}]\n" +
+		"  replicas: 1\n  selector:\n    matchExpressions: [{key: app, operator: In, values: [web]}]\n  replicas: 3\n"
+	set := decodeOK(t, "in.yaml", in)
+	warns := warningStrings(set)
+	want := []string{
+		`in.yaml:13:3: Deployment/web: spec.selector: duplicate key "selector" (first at line 6); the last value is used`,
+		`in.yaml:15:3: Deployment/web: spec.replicas: duplicate key "replicas" (first at line 12); the last value is used`,
+	}
+	if strings.Join(warns, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings\n got: %q\nwant: %q", warns, want)
+	}
+	o := set.Objects[0]
+	d := o.Obj.(*appsv1.Deployment)
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != 3 {
+		t.Errorf("replicas %v, want the last value 3", d.Spec.Replicas)
+	}
+	if sel := d.Spec.Selector; sel.MatchLabels != nil || len(sel.MatchExpressions) != 1 {
+		t.Errorf("selector %+v, want only the last value's matchExpressions", sel)
+	}
+	for path, want := range map[string]string{
+		"spec.replicas":                  "in.yaml:15:3",
+		"spec.selector.matchLabels":      "in.yaml:13:3", // not written in the value used
+		"spec.selector.matchExpressions": "in.yaml:14:5",
+	} {
+		if got := o.PosOf(path).String(); got != want {
+			t.Errorf("PosOf(%s) = %s, want %s", path, got, want)
+		}
+	}
+}
+
+func TestDuplicateItemsOfList(t *testing.T) {
+	in := "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n" +
+		"items:\n- {apiVersion: v1, kind: Namespace, metadata: {name: b, name: c}}\n"
+	set := decodeOK(t, "l.yaml", in)
+	if len(set.Objects) != 1 || set.Objects[0].Ref() != "Namespace/c" || set.Objects[0].Source.Line != 6 {
+		t.Errorf("objects %+v, want the last items' Namespace/c at line 6", set.Objects)
+	}
+	warns := warningStrings(set)
+	want := []string{ // each once: the List's own, then the item's
+		`l.yaml:5:1: List: items: duplicate key "items" (first at line 3); the last value is used`,
+		`l.yaml:6:57: Namespace/c: metadata.name: duplicate key "name" (first at line 6); the last value is used`,
+	}
+	if strings.Join(warns, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings\n got: %q\nwant: %q", warns, want)
+	}
+}
+
+// TestDecodeTypedMatchesCase: the typed decode matches keys case-sensitively, as
+// the API server's sigs.k8s.io/json does (encoding/json would set Image from "Image").
+func TestDecodeTypedMatchesCase(t *testing.T) {
+	raw := map[string]any{"spec": map[string]any{"Containers": []any{map[string]any{"name": "x"}},
+		"containers": []any{map[string]any{"name": "a", "Image": "wrong", "ports": []any{map[string]any{"ContainerPort": 80}}}}}}
+	var p corev1.Pod
+	if err := decodeTyped(raw, &p); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Spec.Containers) != 1 {
+		t.Fatalf("containers %+v, want the one of \"containers\"", p.Spec.Containers)
+	}
+	c := p.Spec.Containers[0]
+	if c.Name != "a" || c.Image != "" || c.Ports[0].ContainerPort != 0 {
+		t.Errorf("container %+v: a wrong-case key set a field", c)
+	}
+}
+
+// TestDecodeWrongCaseSetsNothing: through Decode, a key written in another case is
+// an unknown field and leaves the field unset, even with no right-case key beside it.
+func TestDecodeWrongCaseSetsNothing(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    Image: b\n" +
+		"    ports: [{ContainerPort: 80}]\n  HostNetwork: true\n"
+	set := decodeOK(t, "f.yaml", in)
+	p := set.Objects[0].Obj.(*corev1.Pod)
+	if c := p.Spec.Containers[0]; c.Image != "" || c.Ports[0].ContainerPort != 0 || p.Spec.HostNetwork {
+		t.Errorf("pod spec %+v: a wrong-case key set a field", p.Spec)
+	}
+	if len(set.Warnings) != 3 {
+		t.Errorf("warnings %v, want one unknown field each for Image, ContainerPort, HostNetwork", set.Warnings)
+	}
+}
+
+// warningStrings renders the warnings of set, nil when there are none.
+func warningStrings(set *Set) []string {
+	var out []string
+	for _, w := range set.Warnings {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+// decodeOK decodes in, failing the test on an error.
+func decodeOK(t *testing.T, name, in string) *Set {
+	t.Helper()
+	set, err := Decode(name, []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// TestDuplicateKeyInLargeMapping: repeats are found in mappings past the size
+// where every pair of keys is compared.
+func TestDuplicateKeyInLargeMapping(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  k%d: v%d\n", i%39, i) // k0 again on the last line
+	}
+	set := decodeOK(t, "c.yaml", b.String())
+	want := []string{`c.yaml:44:3: ConfigMap/c: data.k0: duplicate key "k0" (first at line 5); the last value is used`}
+	if got := warningStrings(set); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("warnings\n got: %q\nwant: %q", got, want)
+	}
+	cm := set.Objects[0].Obj.(*corev1.ConfigMap)
+	if len(cm.Data) != 39 || cm.Data["k0"] != "v39" {
+		t.Errorf("data has %d keys, k0=%q; want 39 and the last value v39", len(cm.Data), cm.Data["k0"])
 	}
 }

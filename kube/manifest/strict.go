@@ -187,7 +187,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// didYouMean suggests the known field closest to name, if one is close enough.
+// didYouMean suggests the known field closest to name, if one is close enough;
+// one that differs only in case is always the closest.
 func didYouMean(name string, fields map[string]reflect.Type) string {
 	best, bestD := "", 1<<30
 	lower := strings.ToLower(name)
@@ -199,6 +200,9 @@ func didYouMean(name string, fields map[string]reflect.Type) string {
 	}
 	if best == "" || bestD > max(2, len(name)/3) {
 		return ""
+	}
+	if bestD == 0 {
+		return fmt.Sprintf("did you mean %q? field names are case-sensitive", best)
 	}
 	return fmt.Sprintf("did you mean %q?", best)
 }

@@ -24,6 +24,7 @@ type tree struct {
 	file    string
 	pos     map[string]Pos
 	errs    []Finding
+	warns   []Finding
 	nodes   *int // values converted through aliases, shared by the documents of one input
 	inAlias int  // how many aliases the current value is reached through
 }
@@ -37,6 +38,10 @@ func (t *tree) at(n *yaml.Node) Pos { return Pos{File: t.file, Line: n.Line, Col
 
 func (t *tree) fail(n *yaml.Node, path, format string, args ...any) {
 	t.errs = append(t.errs, Finding{Pos: t.at(n), Severity: SeverityError, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (t *tree) warn(n *yaml.Node, path, format string, args ...any) {
+	t.warns = append(t.warns, Finding{Pos: t.at(n), Severity: SeverityWarning, Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 // value converts n, found at path, into nil, bool, int64, float64, string, []any or map[string]any.
@@ -81,8 +86,12 @@ func (t *tree) value(n *yaml.Node, path string, depth int) (any, error) {
 	}
 }
 
+// mapping converts a mapping. A key written twice takes its last value, as kubectl
+// (sigs.k8s.io/yaml) sends it: the earlier values are not converted, and each repeat
+// is a warning.
 func (t *tree) mapping(n *yaml.Node, path string, depth int) (any, error) {
 	out := make(map[string]any, len(n.Content)/2)
+	repeats := repeatedKeys(n.Content)
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -95,9 +104,13 @@ func (t *tree) mapping(n *yaml.Node, path string, depth int) (any, error) {
 			continue
 		}
 		p := Child(path, k.Value)
-		if _, dup := out[k.Value]; dup {
-			t.fail(k, p, "duplicate key %q (first at line %d)", k.Value, t.pos[p].Line)
-			continue
+		if r, ok := repeats[k.Value]; ok {
+			if k != r.first {
+				t.warn(k, p, "duplicate key %q (first at line %d); the last value is used", k.Value, r.first.Line)
+			}
+			if i != r.last {
+				continue
+			}
 		}
 		t.pos[p] = t.at(k)
 		val, err := t.value(v, p, depth+1)
@@ -113,6 +126,63 @@ func (t *tree) mapping(n *yaml.Node, path string, depth int) (any, error) {
 	}
 	return out, nil
 }
+
+// repeat is a key written more than once in one mapping.
+type repeat struct {
+	first *yaml.Node // the key where it is first written
+	last  int        // the index in Content of the key where it is last written
+}
+
+// repeatedKeys returns the keys written more than once among the key/value pairs c,
+// or nil when every key is written once (without allocating, for up to 16 pairs).
+func repeatedKeys(c []*yaml.Node) map[string]repeat {
+	if !hasRepeat(c) {
+		return nil
+	}
+	first := make(map[string]*yaml.Node, len(c)/2)
+	out := map[string]repeat{}
+	for i := 0; i+1 < len(c); i += 2 {
+		if !plainKey(c[i]) {
+			continue
+		}
+		if f, seen := first[c[i].Value]; seen {
+			out[c[i].Value] = repeat{first: f, last: i}
+		} else {
+			first[c[i].Value] = c[i]
+		}
+	}
+	return out
+}
+
+// hasRepeat reports whether a key is written twice among the pairs c: comparing
+// every pair for small mappings (most of them), with a set for larger ones.
+func hasRepeat(c []*yaml.Node) bool {
+	const small = 2 * 16
+	if len(c) > small {
+		seen := make(map[string]struct{}, len(c)/2)
+		for i := 0; i+1 < len(c); i += 2 {
+			if !plainKey(c[i]) {
+				continue
+			}
+			if _, dup := seen[c[i].Value]; dup {
+				return true
+			}
+			seen[c[i].Value] = struct{}{}
+		}
+		return false
+	}
+	for i := 0; i+1 < len(c); i += 2 {
+		for j := i + 2; j+1 < len(c); j += 2 {
+			if c[i].Value == c[j].Value && plainKey(c[i]) && plainKey(c[j]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// plainKey reports whether k is a key that names a field: a scalar, not a merge key.
+func plainKey(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.Tag != "!!merge" }
 
 // merge applies a YAML merge key (<<: *anchor or a list of them): keys not set win.
 func (t *tree) merge(out map[string]any, m *yaml.Node, path string, depth int) error {

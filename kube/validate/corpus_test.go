@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -108,7 +110,7 @@ func decodeTestObjects(file string, data []byte) ([]Object, error) {
 		obj := newTyped(tm.Kind)
 		o := Object{Kind: tm.Kind, Pos: linePos(file, start, doc)}
 		if obj != nil {
-			if err := yaml.UnmarshalStrict([]byte(doc), obj); err != nil {
+			if err := strictDecode([]byte(doc), obj); err != nil {
 				return nil, fmt.Errorf("%s:%d: %w", file, start, err)
 			}
 			m := obj.(metav1.Object)
@@ -121,6 +123,18 @@ func decodeTestObjects(file string, data []byte) ([]Object, error) {
 		objs = append(objs, o)
 	}
 	return objs, nil
+}
+
+// strictDecode decodes one YAML document into obj, refusing duplicate keys and
+// unknown fields; keys match fields case-sensitively, as in the API server
+// (sigs.k8s.io/yaml's UnmarshalStrict folds case, as encoding/json does).
+func strictDecode(doc []byte, obj runtime.Object) error {
+	j, err := yaml.YAMLToJSONStrict(doc)
+	if err != nil {
+		return err
+	}
+	strictErrs, err := kjson.UnmarshalStrict(j, obj)
+	return errors.Join(append(strictErrs, err)...)
 }
 
 func newTyped(kind string) runtime.Object {
@@ -203,4 +217,18 @@ func nthItem(lines []string, from, n int) int {
 		}
 	}
 	return from
+}
+
+// TestStrictDecodeMatchesCase: the corpus decoder refuses a key spelled in another
+// case, as the API server does, where sigs.k8s.io/yaml's UnmarshalStrict took it.
+func TestStrictDecodeMatchesCase(t *testing.T) {
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, Image: b}]\n"
+	var p corev1.Pod
+	err := strictDecode([]byte(doc), &p)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "spec.containers[0].Image"`) {
+		t.Errorf("error %v, want an unknown field", err)
+	}
+	if p.Spec.Containers[0].Image != "" {
+		t.Errorf("image %q set from \"Image\"", p.Spec.Containers[0].Image)
+	}
 }
