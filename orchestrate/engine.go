@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
@@ -14,7 +16,7 @@ import (
 // Pods creates and removes played pods.
 type Pods interface {
 	LookupPod(ctx context.Context, ref string) (*state.Pod, error)
-	PlayPod(ctx context.Context, spec pod.Spec, o pod.PlayOptions) (*pod.PlayedPod, error)
+	PlayPod(ctx context.Context, spec podspec.Pod, o pod.PlayOptions) (*pod.PlayedPod, error)
 	DownPod(ctx context.Context, ref string, grace time.Duration) error
 	// PodRunning tells whether the pod has running containers.
 	PodRunning(ctx context.Context, ref string) bool

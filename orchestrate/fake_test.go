@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
@@ -94,7 +96,7 @@ func (w *world) LookupPod(_ context.Context, ref string) (*state.Pod, error) {
 	return nil, fmt.Errorf("pod %s: %w", ref, state.ErrNotFound)
 }
 
-func (w *world) PlayPod(_ context.Context, s pod.Spec, _ pod.PlayOptions) (*pod.PlayedPod, error) {
+func (w *world) PlayPod(_ context.Context, s podspec.Pod, _ pod.PlayOptions) (*pod.PlayedPod, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.failStep == "pod" && (w.failName == "" || w.failName == s.Name) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/pod"
@@ -65,7 +67,7 @@ func (e *Engine) downJobs(ctx context.Context, p *play.Play) error {
 	return errors.Join(errs...)
 }
 
-func grace(s pod.Spec) time.Duration {
+func grace(s podspec.Pod) time.Duration {
 	return time.Duration(s.TerminationGracePeriodSeconds) * time.Second
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/kube/play"
@@ -144,7 +146,7 @@ func imagesOf(p *play.Play) []pod.ImagePull {
 	seen := map[string]bool{}
 	var out []pod.ImagePull
 	for _, s := range p.Pods {
-		for _, c := range append(append([]pod.Container{}, s.InitContainers...), s.Containers...) {
+		for _, c := range append(append([]podspec.Container{}, s.InitContainers...), s.Containers...) {
 			key := c.Image + "|" + c.PullPolicy
 			if !seen[key] {
 				seen[key] = true
@@ -180,7 +182,7 @@ func (e *Engine) createVolumes(ctx context.Context, p *play.Play, rec *Record) e
 func (e *Engine) playPods(ctx context.Context, p *play.Play, o pod.PlayOptions, rec *Record) error {
 	var mu sync.Mutex
 	var errs []error
-	playOne := func(s pod.Spec) error {
+	playOne := func(s podspec.Pod) error {
 		pp, err := e.Pods.PlayPod(ctx, s, o)
 		if err != nil {
 			mu.Lock()
@@ -192,7 +194,7 @@ func (e *Engine) playPods(ctx context.Context, p *play.Play, o pod.PlayOptions, 
 		return nil
 	}
 	var wg sync.WaitGroup
-	var ordered []pod.Spec
+	var ordered []podspec.Pod
 	for _, s := range p.Pods {
 		if s.Owner != nil && s.Owner.Kind == "StatefulSet" {
 			ordered = append(ordered, s)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/pod"
 )
@@ -15,12 +17,12 @@ import (
 // exists, a ConfigMap whose record an earlier play left, a Secret.
 func testPlay() *play.Play {
 	return &play.Play{
-		Pods: []pod.Spec{
-			{Name: "web", Containers: []pod.Container{{Name: "c", Image: "busybox"}}},
-			{Name: "api", Containers: []pod.Container{{Name: "c", Image: "busybox"}}},
-			{Name: "db-0", Owner: &pod.Owner{Kind: "StatefulSet", Name: "db"}, Containers: []pod.Container{{Name: "c", Image: "postgres"}}},
-			{Name: "migrate-pod-0", Owner: &pod.Owner{Kind: "Job", Name: "migrate"}, Job: &pod.JobSpec{Completions: 1, Parallelism: 1},
-				Containers: []pod.Container{{Name: "c", Image: "busybox"}}},
+		Pods: []podspec.Pod{
+			{Name: "web", Containers: []podspec.Container{{Name: "c", Image: "busybox"}}},
+			{Name: "api", Containers: []podspec.Container{{Name: "c", Image: "busybox"}}},
+			{Name: "db-0", Owner: &podspec.Owner{Kind: "StatefulSet", Name: "db"}, Containers: []podspec.Container{{Name: "c", Image: "postgres"}}},
+			{Name: "migrate-pod-0", Owner: &podspec.Owner{Kind: "Job", Name: "migrate"}, Job: &podspec.JobSpec{Completions: 1, Parallelism: 1},
+				Containers: []podspec.Container{{Name: "c", Image: "busybox"}}},
 		},
 		Services:   []play.Service{{Name: "web", Namespace: "default", Type: "ClusterIP"}},
 		Volumes:    []play.NamedVolume{{Name: "data-db-0", Namespace: "default"}, {Name: "kept", Namespace: "default"}},
@@ -91,7 +93,7 @@ func TestFailedStatefulSetPodStopsItsSuccessors(t *testing.T) {
 	w := newWorld()
 	p := &play.Play{}
 	for _, n := range []string{"db-0", "db-1", "db-2"} {
-		p.Pods = append(p.Pods, pod.Spec{Name: n, Owner: &pod.Owner{Kind: "StatefulSet", Name: "db"}})
+		p.Pods = append(p.Pods, podspec.Pod{Name: n, Owner: &podspec.Owner{Kind: "StatefulSet", Name: "db"}})
 	}
 	w.failStep, w.failName = "pod", "db-1"
 	if _, err := w.engine().Play(context.Background(), p, startOpts); !errors.Is(err, errInjected) {

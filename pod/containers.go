@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
@@ -87,9 +89,9 @@ type ContainerOptions struct {
 	Init               bool              `json:"init,omitempty"`        // an init container: runs to completion first
 	// Seccomp is "" (the runtime default, as Podman), "unconfined", or a
 	// Kubernetes profile: RuntimeDefault, Unconfined, Localhost/<file>.
-	Seccomp   string     `json:"seccomp,omitempty"`
-	ProcMount string     `json:"procMount,omitempty"` // Unmasked: no masked or read-only /proc paths
-	Kube      *Container `json:"kube,omitempty"`      // the Kubernetes container it was played from
+	Seccomp   string             `json:"seccomp,omitempty"`
+	ProcMount string             `json:"procMount,omitempty"` // Unmasked: no masked or read-only /proc paths
+	Kube      *podspec.Container `json:"kube,omitempty"`      // the Kubernetes container it was played from
 }
 
 // MountOption is one mount of a played container: a bind mount of a

@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/state"
 )
 
@@ -23,19 +25,19 @@ const jobKind = "kube-job"
 // JobRecord is a played Job: its pod template, its parameters and its
 // progress, kept in the state store and driven by a job controller process.
 type JobRecord struct {
-	Name          string      `json:"name"`
-	Spec          JobSpec     `json:"spec"`
-	Template      Spec        `json:"template"` // the first pod's spec; others differ by name
-	Play          PlayOptions `json:"play"`
-	Pods          []string    `json:"pods"` // every pod made, in order
-	Succeeded     int32       `json:"succeeded"`
-	Failed        int32       `json:"failed"`
-	Status        string      `json:"status"`
-	Reason        string      `json:"reason,omitempty"`
-	Started       time.Time   `json:"started"`
-	Finished      time.Time   `json:"finished,omitzero"`
-	ControllerPid int         `json:"controllerPid,omitempty"`
-	ControllerAt  uint64      `json:"controllerStart,omitempty"`
+	Name          string          `json:"name"`
+	Spec          podspec.JobSpec `json:"spec"`
+	Template      podspec.Pod     `json:"template"` // the first pod's spec; others differ by name
+	Play          PlayOptions     `json:"play"`
+	Pods          []string        `json:"pods"` // every pod made, in order
+	Succeeded     int32           `json:"succeeded"`
+	Failed        int32           `json:"failed"`
+	Status        string          `json:"status"`
+	Reason        string          `json:"reason,omitempty"`
+	Started       time.Time       `json:"started"`
+	Finished      time.Time       `json:"finished,omitzero"`
+	ControllerPid int             `json:"controllerPid,omitempty"`
+	ControllerAt  uint64          `json:"controllerStart,omitempty"`
 }
 
 // SaveJob records a job (and claims its name).
@@ -211,13 +213,13 @@ func (m *Manager) startJobPod(ctx context.Context, j *JobRecord) error {
 		spec.Hostname = spec.Name
 	}
 	raw, _ := json.Marshal(spec.Containers)
-	var cs []Container
+	var cs []podspec.Container
 	_ = json.Unmarshal(raw, &cs)
 	for i := range cs {
 		cs[i].RuntimeName = spec.Name + "-" + cs[i].Name
 	}
 	spec.Containers = cs
-	inits := append([]Container{}, spec.InitContainers...)
+	inits := append([]podspec.Container{}, spec.InitContainers...)
 	for i := range inits {
 		inits[i].RuntimeName = spec.Name + "-" + inits[i].Name
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/state"
 )
@@ -21,7 +23,7 @@ func (m *Manager) kubeletPart(ctx context.Context, c *state.Container, o Contain
 	}
 	po := podOptions(p)
 	mc.Restart, mc.Sidecar = restartPolicyOf(o, po), kc.IsSidecar()
-	if po.Network != NetworkHost {
+	if po.Network != podspec.NetworkHost {
 		mc.NetNS = m.netnsPath(c.PodID)
 	}
 	mc.Probes = monitor.Probes{Liveness: probeOf(kc.Liveness), Readiness: probeOf(kc.Readiness), Startup: probeOf(kc.Startup)}
@@ -36,7 +38,7 @@ func (m *Manager) kubeletPart(ctx context.Context, c *state.Container, o Contain
 	return mc, nil
 }
 
-func probeOf(p *Probe) *monitor.Probe {
+func probeOf(p *podspec.Probe) *monitor.Probe {
 	if p == nil {
 		return nil
 	}
@@ -56,14 +58,14 @@ func probeOf(p *Probe) *monitor.Probe {
 	return mp
 }
 
-func httpGetOf(h *HTTPGetAction) *monitor.HTTPGet {
+func httpGetOf(h *podspec.HTTPGetAction) *monitor.HTTPGet {
 	if h == nil {
 		return nil
 	}
 	return &monitor.HTTPGet{Path: h.Path, Host: h.Host, Scheme: h.Scheme, Port: int(h.Port), Headers: h.Headers}
 }
 
-func handlerOf(h *Handler) *monitor.Handler {
+func handlerOf(h *podspec.Handler) *monitor.Handler {
 	if h == nil {
 		return nil
 	}

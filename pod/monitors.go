@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/podbay/podbay/podspec"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -105,7 +107,7 @@ func restartPolicyOf(o ContainerOptions, po PodOptions) string {
 	case o.Kube.IsSidecar():
 		return "Always"
 	}
-	var spec Spec
+	var spec podspec.Pod
 	if len(po.Source) > 0 && json.Unmarshal(po.Source, &spec) == nil && spec.RestartPolicy != "" {
 		return spec.RestartPolicy
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
@@ -31,7 +33,7 @@ type PlayedPod struct {
 // PlayPod creates a pod from a translated Kubernetes pod: its infra and
 // network, volumes, init containers run to completion in order, then the app
 // containers started in parallel. On error everything it made is removed.
-func (m *Manager) PlayPod(ctx context.Context, spec Spec, o PlayOptions) (played *PlayedPod, err error) {
+func (m *Manager) PlayPod(ctx context.Context, spec podspec.Pod, o PlayOptions) (played *PlayedPod, err error) {
 	defer m.warm.Hold()()
 	p, err := m.CreatePod(ctx, m.podOptionsOf(&spec, o))
 	if err != nil {
@@ -113,10 +115,10 @@ func hostName() string {
 }
 
 // podOptionsOf maps a translated pod onto the pod-level options.
-func (m *Manager) podOptionsOf(spec *Spec, o PlayOptions) PodOptions {
+func (m *Manager) podOptionsOf(spec *podspec.Pod, o PlayOptions) PodOptions {
 	po := PodOptions{Name: spec.Name, Hostname: spec.Hostname, Labels: spec.Labels}
 	switch spec.Network.Mode {
-	case NetworkHost, NetworkNone:
+	case podspec.NetworkHost, podspec.NetworkNone:
 		po.Network = spec.Network.Mode
 	default:
 		if len(spec.Network.Networks) > 0 {
@@ -145,12 +147,12 @@ func (m *Manager) podOptionsOf(spec *Spec, o PlayOptions) PodOptions {
 	return po
 }
 
-func (m *Manager) createPlayedContainers(ctx context.Context, p *state.Pod, spec *Spec, o PlayOptions, played *PlayedPod) error {
+func (m *Manager) createPlayedContainers(ctx context.Context, p *state.Pod, spec *podspec.Pod, o PlayOptions, played *PlayedPod) error {
 	vols, err := m.prepareVolumes(ctx, p.ID, spec)
 	if err != nil {
 		return err
 	}
-	all := append(append([]Container{}, spec.InitContainers...), spec.Containers...)
+	all := append(append([]podspec.Container{}, spec.InitContainers...), spec.Containers...)
 	for i := range all {
 		kc := &all[i]
 		co, err := containerOptionsOf(spec, kc, i < len(spec.InitContainers), vols)
@@ -168,7 +170,7 @@ func (m *Manager) createPlayedContainers(ctx context.Context, p *state.Pod, spec
 }
 
 // containerOptionsOf maps a translated container onto container options.
-func containerOptionsOf(spec *Spec, kc *Container, init bool, vols map[string]preparedVolume) (ContainerOptions, error) {
+func containerOptionsOf(spec *podspec.Pod, kc *podspec.Container, init bool, vols map[string]preparedVolume) (ContainerOptions, error) {
 	sec := kc.Security
 	co := ContainerOptions{
 		Name: firstNonEmpty(kc.RuntimeName, spec.Name+"-"+kc.Name), Image: kc.Image, Command: kc.Args,

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/svcproxy"
@@ -83,7 +85,7 @@ func (m *Manager) lockServices() (func(), error) {
 // servicePod is a pod as Services see it.
 type servicePod struct {
 	st        *PodStatus
-	spec      Spec // the played spec; empty for pods made by `pod create`
+	spec      podspec.Pod // the played spec; empty for pods made by `pod create`
 	namespace string
 	ip        string // "" when not on a network
 	ready     bool
@@ -98,7 +100,7 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 	seen := map[string]bool{}
 	for _, st := range sts {
 		n := st.Options.Network
-		if n == NetworkHost || n == NetworkNone || seen[n] {
+		if n == podspec.NetworkHost || n == podspec.NetworkNone || seen[n] {
 			continue
 		}
 		seen[n] = true
@@ -130,7 +132,7 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 }
 
 func onNetwork(st *PodStatus) bool {
-	return st.Options.Network != NetworkHost && st.Options.Network != NetworkNone
+	return st.Options.Network != podspec.NetworkHost && st.Options.Network != podspec.NetworkNone
 }
 
 // podReady: every app container runs and, where the monitor reports
@@ -204,7 +206,7 @@ func selects(sel, labels map[string]string) bool {
 
 // targetPort resolves a Service port's target on one pod: by number, or by
 // the name of one of its containers' ports.
-func targetPort(sp ServicePort, spec *Spec) int {
+func targetPort(sp ServicePort, spec *podspec.Pod) int {
 	if sp.TargetPortName == "" {
 		if sp.TargetPort != 0 {
 			return int(sp.TargetPort)

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/engine/state"
 )
 
-func servicePodFor(ns, ip string, spec Spec) *servicePod {
+func servicePodFor(ns, ip string, spec podspec.Pod) *servicePod {
 	return &servicePod{spec: spec, namespace: ns, ip: ip, ready: true}
 }
 
@@ -21,8 +23,8 @@ func TestServicesHosts(t *testing.T) {
 		{Name: "db", Namespace: "data", ClusterIP: ClusterIPNone},
 	}
 	eps := map[string][]endpoint{"data/db": {
-		{pod: servicePodFor("data", "10.90.0.5", Spec{Hostname: "db-0", Subdomain: "db"})},
-		{pod: servicePodFor("data", "10.90.0.6", Spec{})},
+		{pod: servicePodFor("data", "10.90.0.5", podspec.Pod{Hostname: "db-0", Subdomain: "db"})},
+		{pod: servicePodFor("data", "10.90.0.6", podspec.Pod{})},
 	}}
 	got := servicesHosts("default", svcs, eps)
 	want := "10.96.3.4\tweb web.default web.default.svc.cluster.local\n" +
@@ -51,7 +53,7 @@ func TestWithClusterSearch(t *testing.T) {
 }
 
 func TestTargetPort(t *testing.T) {
-	spec := &Spec{Containers: []Container{{Ports: []ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: "TCP"}, {Name: "dns", ContainerPort: 5353, Protocol: "UDP"}}}}}
+	spec := &podspec.Pod{Containers: []podspec.Container{{Ports: []podspec.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: "TCP"}, {Name: "dns", ContainerPort: 5353, Protocol: "UDP"}}}}}
 	for name, tc := range map[string]struct {
 		sp   ServicePort
 		want int

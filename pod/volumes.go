@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/podbay/podbay/engine/volume"
@@ -33,7 +35,7 @@ func (m *Manager) podFilesDir(podID, name string) string {
 // prepareVolumes makes every volume of a played pod ready: emptyDir
 // directories, projected files with their modes, hostPath checked by type,
 // named volumes for claims; fsGroup owns what the pod writes.
-func (m *Manager) prepareVolumes(ctx context.Context, podID string, spec *Spec) (map[string]preparedVolume, error) {
+func (m *Manager) prepareVolumes(ctx context.Context, podID string, spec *podspec.Pod) (map[string]preparedVolume, error) {
 	out := map[string]preparedVolume{}
 	for _, v := range spec.Volumes {
 		pv, err := m.prepareVolume(ctx, podID, spec, v)
@@ -45,9 +47,9 @@ func (m *Manager) prepareVolumes(ctx context.Context, podID string, spec *Spec) 
 	return out, nil
 }
 
-func (m *Manager) prepareVolume(ctx context.Context, podID string, spec *Spec, v Volume) (preparedVolume, error) {
+func (m *Manager) prepareVolume(ctx context.Context, podID string, spec *podspec.Pod, v podspec.Volume) (preparedVolume, error) {
 	switch v.Kind {
-	case VolumeEmptyDir:
+	case podspec.VolumeEmptyDir:
 		if v.EmptyDir != nil && v.EmptyDir.Medium == "Memory" {
 			size := ""
 			if v.EmptyDir.SizeLimit > 0 {
@@ -63,15 +65,15 @@ func (m *Manager) prepareVolume(ctx context.Context, podID string, spec *Spec, v
 			return preparedVolume{}, err
 		}
 		return preparedVolume{source: dir}, fsGroupOwn(dir, spec.Security.FSGroup)
-	case VolumeHostPath:
+	case podspec.VolumeHostPath:
 		return preparedVolume{source: v.HostPath.Path}, checkHostPath(v.HostPath.Path, v.HostPath.Type)
-	case VolumePVC:
+	case podspec.VolumePVC:
 		vol, err := m.volumes().Create(ctx, volume.CreateOptions{Name: v.ClaimName, IfExists: true})
 		if err != nil {
 			return preparedVolume{}, err
 		}
 		return preparedVolume{source: vol.Mountpoint, readOnly: v.ReadOnly}, fsGroupOwn(vol.Mountpoint, spec.Security.FSGroup)
-	case VolumeConfigMap, VolumeSecret, VolumeDownwardAPI, VolumeProjected:
+	case podspec.VolumeConfigMap, podspec.VolumeSecret, podspec.VolumeDownwardAPI, podspec.VolumeProjected:
 		dir := m.podFilesDir(podID, v.Name)
 		if err := writeProjected(dir, v.Files, spec.Security.FSGroup); err != nil {
 			return preparedVolume{}, err
@@ -90,7 +92,7 @@ func (m *Manager) volumes() *volume.Store {
 }
 
 // writeProjected writes a configMap/secret/downwardAPI volume's files.
-func writeProjected(dir string, files []File, fsGroup *int64) error {
+func writeProjected(dir string, files []podspec.File, fsGroup *int64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -183,7 +185,7 @@ func article(typ string) string {
 }
 
 // mountOptions turns a container's volume mounts into runtime mounts.
-func mountOptions(c *Container, vols map[string]preparedVolume) ([]MountOption, error) {
+func mountOptions(c *podspec.Container, vols map[string]preparedVolume) ([]MountOption, error) {
 	var out []MountOption
 	for _, mt := range c.Mounts {
 		pv, ok := vols[mt.Volume]

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,31 +21,31 @@ import (
 
 // derivePodSpec rebuilds the pod-level spec of a pod made on the command
 // line (no Kubernetes source) from its recorded options.
-func derivePodSpec(st *pod.PodStatus) pod.Spec {
+func derivePodSpec(st *pod.PodStatus) podspec.Pod {
 	o := st.Options
-	s := pod.Spec{Name: st.Pod.Name, Labels: st.Pod.Labels, RestartPolicy: "Always", TerminationGracePeriodSeconds: 10}
+	s := podspec.Pod{Name: st.Pod.Name, Labels: st.Pod.Labels, RestartPolicy: "Always", TerminationGracePeriodSeconds: 10}
 	if o.Hostname != "" && o.Hostname != st.Pod.Name {
 		s.Hostname = o.Hostname
 	}
 	switch o.Network {
 	case "host":
-		s.Network.Mode = pod.NetworkHost
+		s.Network.Mode = podspec.NetworkHost
 	case "none":
-		s.Network.Mode = pod.NetworkNone
+		s.Network.Mode = podspec.NetworkNone
 	default:
-		s.Network.Mode = pod.NetworkBridge
+		s.Network.Mode = podspec.NetworkBridge
 		if o.Network != "" {
 			s.Network.Networks = []string{o.Network}
 		}
 	}
 	for _, p := range o.Ports {
-		s.Network.Ports = append(s.Network.Ports, pod.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: strings.ToUpper(p.Protocol)})
+		s.Network.Ports = append(s.Network.Ports, podspec.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: strings.ToUpper(p.Protocol)})
 	}
 	for _, h := range o.AddHosts {
 		name, ip, _ := strings.Cut(h, ":")
-		s.Network.HostAliases = append(s.Network.HostAliases, pod.HostAlias{IP: ip, Names: []string{name}})
+		s.Network.HostAliases = append(s.Network.HostAliases, podspec.HostAlias{IP: ip, Names: []string{name}})
 	}
-	s.Network.DNS = pod.DNSSpec{Servers: o.DNS, Searches: o.DNSSearch, Options: o.DNSOpts}
+	s.Network.DNS = podspec.DNSSpec{Servers: o.DNS, Searches: o.DNSSearch, Options: o.DNSOpts}
 	for _, sh := range o.Share {
 		if sh == "pid" {
 			s.ShareProcessNamespace = true
@@ -53,18 +55,18 @@ func derivePodSpec(st *pod.PodStatus) pod.Spec {
 }
 
 // deriveContainer rebuilds a container of a command-line pod.
-func deriveContainer(c *state.Container, podName string) pod.Container {
+func deriveContainer(c *state.Container, podName string) podspec.Container {
 	o := pod.ContainerOptionsOf(c)
 	name := kubeName(strings.TrimPrefix(c.Name, podName+"-"))
-	kc := pod.Container{Name: name, RuntimeName: c.Name, Image: o.Image, Args: o.Command, WorkingDir: o.Workdir, PullPolicy: "IfNotPresent"}
+	kc := podspec.Container{Name: name, RuntimeName: c.Name, Image: o.Image, Args: o.Command, WorkingDir: o.Workdir, PullPolicy: "IfNotPresent"}
 	if o.EntrySet {
 		kc.Command = o.Entrypoint
 	}
 	for _, e := range o.Env {
 		k, v, _ := strings.Cut(e, "=")
-		kc.Env = append(kc.Env, pod.EnvVar{Name: k, Value: v})
+		kc.Env = append(kc.Env, podspec.EnvVar{Name: k, Value: v})
 	}
-	kc.Security = pod.ContainerSecurity{Privileged: o.Privileged, ReadOnlyRootfs: o.ReadOnly, CapAdd: o.CapAdd, CapDrop: o.CapDrop}
+	kc.Security = podspec.ContainerSecurity{Privileged: o.Privileged, ReadOnlyRootfs: o.ReadOnly, CapAdd: o.CapAdd, CapDrop: o.CapDrop}
 	if uid, gid, ok := strings.Cut(o.User, ":"); o.User != "" {
 		if n, err := strconv.ParseInt(uid, 10, 64); err == nil {
 			kc.Security.RunAsUser = &n
@@ -80,7 +82,7 @@ func deriveContainer(c *state.Container, podName string) pod.Container {
 		if len(parts) < 2 {
 			continue
 		}
-		kc.Mounts = append(kc.Mounts, pod.Mount{Volume: hostPathVolumeName(i), Destination: parts[1], ReadOnly: len(parts) == 3 && strings.Contains(parts[2], "ro")})
+		kc.Mounts = append(kc.Mounts, podspec.Mount{Volume: hostPathVolumeName(i), Destination: parts[1], ReadOnly: len(parts) == 3 && strings.Contains(parts[2], "ro")})
 	}
 	return kc
 }
@@ -89,10 +91,10 @@ func hostPathVolumeName(i int) string { return "host-" + strconv.Itoa(i) }
 
 // addHostPathVolumes declares the bind mounts (-v) of a standalone container
 // as hostPath volumes.
-func addHostPathVolumes(s *pod.Spec, o pod.ContainerOptions) {
+func addHostPathVolumes(s *podspec.Pod, o pod.ContainerOptions) {
 	for i, v := range o.Volumes {
 		src, _, _ := strings.Cut(v, ":")
-		s.Volumes = append(s.Volumes, pod.Volume{Name: hostPathVolumeName(i), Kind: pod.VolumeHostPath, HostPath: &pod.HostPathSource{Path: src}})
+		s.Volumes = append(s.Volumes, podspec.Volume{Name: hostPathVolumeName(i), Kind: podspec.VolumeHostPath, HostPath: &podspec.HostPathSource{Path: src}})
 	}
 }
 

@@ -9,10 +9,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	"sigs.k8s.io/yaml"
 
 	"github.com/podbay/podbay/kube/play"
-	"github.com/podbay/podbay/pod"
 )
 
 // printDryRun shows everything a play would create, resolved: pods,
@@ -62,7 +63,7 @@ func printDryRun(w io.Writer, p *play.Play, format string) error {
 	return nil
 }
 
-func printDryRunPod(w io.Writer, s *pod.Spec) {
+func printDryRunPod(w io.Writer, s *podspec.Pod) {
 	net := s.Network.Mode
 	if len(s.Network.Networks) > 0 {
 		net += " " + strings.Join(s.Network.Networks, ",")
@@ -76,13 +77,13 @@ func printDryRunPod(w io.Writer, s *pod.Spec) {
 		switch {
 		case v.Substitutes != "":
 			fmt.Fprintf(w, "  volume %s: %s, played as the named volume %s\n", v.Name, v.Substitutes, v.ClaimName)
-		case v.Kind == pod.VolumePVC:
+		case v.Kind == podspec.VolumePVC:
 			fmt.Fprintf(w, "  volume %s: pvc %s\n", v.Name, v.ClaimName)
 		default:
 			fmt.Fprintf(w, "  volume %s: %s\n", v.Name, v.Kind)
 		}
 	}
-	for i, c := range append(append([]pod.Container{}, s.InitContainers...), s.Containers...) {
+	for i, c := range append(append([]podspec.Container{}, s.InitContainers...), s.Containers...) {
 		kind := "container"
 		if i < len(s.InitContainers) {
 			kind = "init container"

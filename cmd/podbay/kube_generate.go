@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/spf13/cobra"
 
 	"github.com/podbay/podbay/engine/state"
@@ -201,15 +203,15 @@ func exportRef(ctx context.Context, m *pod.Manager, ref string, x *kubeExtras) (
 func exportContainer(ctx context.Context, m *pod.Manager, c *state.Container, x *kubeExtras) (*generate.Pod, error) {
 	name := kubeName(c.Name)
 	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims}
-	gp.Spec = pod.Spec{Name: name, RestartPolicy: "Never", TerminationGracePeriodSeconds: 10, Labels: c.Labels}
+	gp.Spec = podspec.Pod{Name: name, RestartPolicy: "Never", TerminationGracePeriodSeconds: 10, Labels: c.Labels}
 	o := pod.ContainerOptionsOf(c)
-	gp.Spec.Network.Mode = map[string]string{"host": pod.NetworkHost}[o.Network]
+	gp.Spec.Network.Mode = map[string]string{"host": podspec.NetworkHost}[o.Network]
 	if gp.Spec.Network.Mode == "" {
-		gp.Spec.Network.Mode = pod.NetworkBridge
+		gp.Spec.Network.Mode = podspec.NetworkBridge
 	}
 	kc := deriveContainer(c, "")
 	kc.Name = name
-	gp.Spec.Containers = []pod.Container{kc}
+	gp.Spec.Containers = []podspec.Container{kc}
 	cs, err := containerState(ctx, m, c, "")
 	if err != nil {
 		return nil, err

@@ -3,9 +3,9 @@ package generate
 import (
 	"slices"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podbay/podbay/podspec"
 
-	"github.com/podbay/podbay/pod"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // claimTemplates handles the volumes a StatefulSet's pods got from its
@@ -31,7 +31,7 @@ func (w *workload) claimTemplates() {
 }
 
 // claimTemplate is the volumeClaimTemplate a claim volume was made from.
-func claimTemplate(p *Pod, v pod.Volume) corev1.PersistentVolumeClaim {
+func claimTemplate(p *Pod, v podspec.Volume) corev1.PersistentVolumeClaim {
 	r := ref{ns: cmpOr(p.Spec.Namespace, "default"), name: v.ClaimName}
 	pvc := claimObject(r, p.claim(v.ClaimName))
 	pvc.TypeMeta = typeMeta("", "")

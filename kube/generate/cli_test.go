@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-
-	"github.com/podbay/podbay/pod"
 )
 
 var nginxImage = &ImageConfig{Entrypoint: []string{"/docker-entrypoint.sh"}, Cmd: []string{"nginx", "-g", "daemon off;"},
@@ -18,29 +18,29 @@ var busyboxImage = &ImageConfig{Cmd: []string{"sh"}, Env: []string{"PATH=/usr/lo
 
 // cliPods are pods as `podbay pod create` and `podbay run --pod` make them: no Source.
 func cliPods() []Pod {
-	imageEnv := []pod.EnvVar{{Name: "PATH", Value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
-	web := pod.Spec{
+	imageEnv := []podspec.EnvVar{{Name: "PATH", Value: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+	web := podspec.Pod{
 		Name: "web", Hostname: "web", Labels: map[string]string{"app": "web"},
 		Annotations:   map[string]string{"owner": "alice", "podbay.io/created-by": "cli", "io.podman.annotations.autoremove": "false"},
 		RestartPolicy: "Always", TerminationGracePeriodSeconds: 10,
-		Network: pod.NetworkSpec{Mode: pod.NetworkBridge, Ports: []pod.PortMapping{
+		Network: podspec.NetworkSpec{Mode: podspec.NetworkBridge, Ports: []podspec.PortMapping{
 			{HostPort: 8080, ContainerPort: 80, Protocol: "TCP"}, {HostPort: 30053, ContainerPort: 53, Protocol: "UDP"}},
-			DNS: pod.DNSSpec{Servers: []string{"9.9.9.9"}}, HostAliases: []pod.HostAlias{{IP: "10.1.1.1", Names: []string{"db"}}}},
-		Volumes: []pod.Volume{
-			{Name: "webdata", Kind: pod.VolumePVC, ClaimName: "webdata"},
-			{Name: "site", Kind: pod.VolumeHostPath, HostPath: &pod.HostPathSource{Path: "/srv/site", Type: "Directory"}},
-			{Name: "tmp", Kind: pod.VolumeEmptyDir, EmptyDir: &pod.EmptyDirSource{Medium: "Memory"}},
+			DNS: podspec.DNSSpec{Servers: []string{"9.9.9.9"}}, HostAliases: []podspec.HostAlias{{IP: "10.1.1.1", Names: []string{"db"}}}},
+		Volumes: []podspec.Volume{
+			{Name: "webdata", Kind: podspec.VolumePVC, ClaimName: "webdata"},
+			{Name: "site", Kind: podspec.VolumeHostPath, HostPath: &podspec.HostPathSource{Path: "/srv/site", Type: "Directory"}},
+			{Name: "tmp", Kind: podspec.VolumeEmptyDir, EmptyDir: &podspec.EmptyDirSource{Medium: "Memory"}},
 		},
-		Containers: []pod.Container{{
+		Containers: []podspec.Container{{
 			Name: "nginx", RuntimeName: "web-nginx", Image: "docker.io/library/nginx:1.27", PullPolicy: "IfNotPresent",
 			Command:   []string{"/docker-entrypoint.sh", "nginx", "-g", "daemon off;"},
-			Env:       append(imageEnv, pod.EnvVar{Name: "NGINX_VERSION", Value: "1.27.0"}, pod.EnvVar{Name: "MODE", Value: "prod"}),
-			Resources: pod.Resources{CPULimit: 1500, MemoryLimit: 256 << 20, CPURequest: 1500, MemoryRequest: 256 << 20},
-			Security: pod.ContainerSecurity{ReadOnlyRootfs: true, CapAdd: []string{"CAP_NET_ADMIN", "CAP_CHOWN", "cap_sys_time"},
+			Env:       append(imageEnv, podspec.EnvVar{Name: "NGINX_VERSION", Value: "1.27.0"}, podspec.EnvVar{Name: "MODE", Value: "prod"}),
+			Resources: podspec.Resources{CPULimit: 1500, MemoryLimit: 256 << 20, CPURequest: 1500, MemoryRequest: 256 << 20},
+			Security: podspec.ContainerSecurity{ReadOnlyRootfs: true, CapAdd: []string{"CAP_NET_ADMIN", "CAP_CHOWN", "cap_sys_time"},
 				CapDrop: []string{"cap_sys_admin", "KILL"}},
-			Mounts: []pod.Mount{{Volume: "webdata", Destination: "/usr/share/nginx/html"},
+			Mounts: []podspec.Mount{{Volume: "webdata", Destination: "/usr/share/nginx/html"},
 				{Volume: "site", Destination: "/srv", ReadOnly: true}, {Volume: "tmp", Destination: "/tmp"}},
-			Liveness: &pod.Probe{Handler: pod.Handler{HTTPGet: &pod.HTTPGetAction{Path: "/", Port: 80, Scheme: "HTTP"}},
+			Liveness: &podspec.Probe{Handler: podspec.Handler{HTTPGet: &podspec.HTTPGetAction{Path: "/", Port: 80, Scheme: "HTTP"}},
 				PeriodSeconds: 10, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3},
 		}, {
 			Name: "sidecar", RuntimeName: "web-sidecar", Image: "busybox:1.36", PullPolicy: "IfNotPresent",
@@ -50,11 +50,11 @@ func cliPods() []Pod {
 			Command: []string{"sh"}, Env: imageEnv,
 		}},
 	}
-	solo := pod.Spec{
+	solo := podspec.Pod{
 		Name: "solo", Hostname: "solo-host", RestartPolicy: "OnFailure", TerminationGracePeriodSeconds: 30,
-		Network: pod.NetworkSpec{Mode: pod.NetworkHost},
-		Containers: []pod.Container{{Name: "solo", RuntimeName: "solo", Image: "alpine", PullPolicy: "Always",
-			Command: []string{"sleep", "infinity"}, Security: pod.ContainerSecurity{Privileged: true}}},
+		Network: podspec.NetworkSpec{Mode: podspec.NetworkHost},
+		Containers: []podspec.Container{{Name: "solo", RuntimeName: "solo", Image: "alpine", PullPolicy: "Always",
+			Command: []string{"sleep", "infinity"}, Security: podspec.ContainerSecurity{Privileged: true}}},
 	}
 	return []Pod{
 		{Spec: web, Containers: []ContainerState{{Name: "nginx", ImageConfig: nginxImage},

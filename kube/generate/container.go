@@ -4,10 +4,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/podbay/podbay/pod"
 )
 
 // defaultTerminationMessagePath is the kubelet's default terminationMessagePath.
@@ -15,7 +15,7 @@ const defaultTerminationMessagePath = "/dev/termination-log"
 
 // deriveContainer builds a Kubernetes container from the runtime's description,
 // leaving out what the image or Kubernetes defaults already give.
-func (g *generator) deriveContainer(p *Pod, c *pod.Container) corev1.Container {
+func (g *generator) deriveContainer(p *Pod, c *podspec.Container) corev1.Container {
 	var img *ImageConfig
 	st := p.state(c.Name)
 	out := corev1.Container{Name: c.Name, Image: c.Image, Stdin: c.Stdin, StdinOnce: c.StdinOnce, TTY: c.TTY}
@@ -79,7 +79,7 @@ func defaultPullPolicy(image string) string {
 
 // commandOf returns command and args, leaving out what equals the image's entrypoint
 // and cmd; a command recorded as the whole process (entrypoint first) becomes args.
-func commandOf(c *pod.Container, img *ImageConfig) ([]string, []string) {
+func commandOf(c *podspec.Container, img *ImageConfig) ([]string, []string) {
 	cmd, args := c.Command, c.Args
 	if img == nil {
 		return cmd, args
@@ -112,7 +112,7 @@ func hasPrefix(list, prefix []string) bool {
 }
 
 // envOf returns the variables the user set: not the image's, not envFrom's, not service links.
-func (g *generator) envOf(p *Pod, c *pod.Container, img *ImageConfig) []corev1.EnvVar {
+func (g *generator) envOf(p *Pod, c *podspec.Container, img *ImageConfig) []corev1.EnvVar {
 	fromImage := map[string]bool{}
 	if img != nil {
 		for _, e := range img.Env {
@@ -140,7 +140,7 @@ func (g *generator) envOf(p *Pod, c *pod.Container, img *ImageConfig) []corev1.E
 }
 
 // envFromValues returns the variables envFrom sources set, as the pod resolved them.
-func (g *generator) envFromValues(p *Pod, refs []pod.EnvFromSource) map[string]string {
+func (g *generator) envFromValues(p *Pod, refs []podspec.EnvFromSource) map[string]string {
 	out := map[string]string{}
 	for _, ef := range refs {
 		switch ef.Kind {
@@ -161,7 +161,7 @@ func (g *generator) envFromValues(p *Pod, refs []pod.EnvFromSource) map[string]s
 	return out
 }
 
-func envFromOf(ef pod.EnvFromSource) corev1.EnvFromSource {
+func envFromOf(ef podspec.EnvFromSource) corev1.EnvFromSource {
 	out := corev1.EnvFromSource{Prefix: ef.Prefix}
 	ref := corev1.LocalObjectReference{Name: ef.Name}
 	if ef.Kind == "secret" {
@@ -180,7 +180,7 @@ func optional(b bool) *bool {
 }
 
 // valueFromOf turns a recorded env source back into a reference; service links give nil.
-func valueFromOf(s *pod.EnvSource) *corev1.EnvVarSource {
+func valueFromOf(s *podspec.EnvSource) *corev1.EnvVarSource {
 	switch s.Kind {
 	case "configMapKeyRef":
 		return &corev1.EnvVarSource{ConfigMapKeyRef: &corev1.ConfigMapKeySelector{
@@ -203,7 +203,7 @@ func valueFromOf(s *pod.EnvSource) *corev1.EnvVarSource {
 }
 
 // resourcesOf spells limits and requests; requests equal to the limits are left out.
-func resourcesOf(r pod.Resources) corev1.ResourceRequirements {
+func resourcesOf(r podspec.Resources) corev1.ResourceRequirements {
 	var out corev1.ResourceRequirements
 	set := func(l *corev1.ResourceList, name corev1.ResourceName, q *resource.Quantity) {
 		if *l == nil {

@@ -4,10 +4,10 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/podbay/podbay/pod"
 )
 
 // defaultGracePeriod is Kubernetes' terminationGracePeriodSeconds default.
@@ -26,11 +26,11 @@ func (g *generator) derivePod(p *Pod) *corev1.Pod {
 	if s.Owner == nil || s.Owner.Kind != "StatefulSet" {
 		ps.Subdomain = s.Subdomain // a StatefulSet's pods get theirs from its serviceName
 	}
-	ps.HostNetwork = s.Network.Mode == pod.NetworkHost
+	ps.HostNetwork = s.Network.Mode == podspec.NetworkHost
 	if len(s.Network.Networks) > 0 {
 		g.note("pod %q: networks %v have no Kubernetes equivalent: the pod gets the cluster network", s.Name, s.Network.Networks)
 	}
-	if s.Network.Mode == pod.NetworkNone {
+	if s.Network.Mode == podspec.NetworkNone {
 		g.note("pod %q: network mode none has no Kubernetes equivalent: the pod gets the cluster network", s.Name)
 	}
 	if s.ShareProcessNamespace {
@@ -60,7 +60,7 @@ func (g *generator) derivePod(p *Pod) *corev1.Pod {
 }
 
 // addPublished declares, on the first container, the published ports no container declares.
-func addPublished(s *pod.Spec, cs []corev1.Container) {
+func addPublished(s *podspec.Pod, cs []corev1.Container) {
 	if len(cs) == 0 {
 		return
 	}
@@ -102,9 +102,9 @@ func clusterSearches(ns string) []string {
 }
 
 // dnsOf returns the dnsPolicy and dnsConfig that make the pod's resolv.conf.
-func dnsOf(s *pod.Spec) (corev1.DNSPolicy, *corev1.PodDNSConfig) {
+func dnsOf(s *podspec.Pod) (corev1.DNSPolicy, *corev1.PodDNSConfig) {
 	d := s.Network.DNS
-	hostNet := s.Network.Mode == pod.NetworkHost
+	hostNet := s.Network.Mode == podspec.NetworkHost
 	var policy corev1.DNSPolicy
 	searches, options := d.Searches, d.Options
 	switch d.Policy {
@@ -146,7 +146,7 @@ func without(list, drop []string) []string {
 	return out
 }
 
-func podSecurityContext(s pod.PodSecurity) *corev1.PodSecurityContext {
+func podSecurityContext(s podspec.PodSecurity) *corev1.PodSecurityContext {
 	sc := &corev1.PodSecurityContext{RunAsUser: s.RunAsUser, RunAsGroup: s.RunAsGroup, RunAsNonRoot: s.RunAsNonRoot,
 		FSGroup: s.FSGroup, SupplementalGroups: s.SupplementalGroups, SeccompProfile: seccompProfile(s.SeccompProfile)}
 	names := make([]string, 0, len(s.Sysctls))

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	"github.com/podbay/podbay/podspec"
 
-	"github.com/podbay/podbay/pod"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Workload types accepted by Options.Type.
@@ -23,7 +23,7 @@ const (
 // Pod is what the runtime knows of one pod: its spec as created and the live facts.
 type Pod struct {
 	// Spec is the pod as created: by kube play (with Source) or by the CLI (without).
-	Spec pod.Spec
+	Spec podspec.Pod
 	// Containers are the runtime facts of the containers, matched to Spec by Name.
 	Containers []ContainerState
 	// ConfigMaps, Secrets and Claims the pod may use; only the referenced ones are exported.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podbay/podbay/podspec"
 
-	"github.com/podbay/podbay/pod"
+	corev1 "k8s.io/api/core/v1"
 )
 
 const playedPod = `apiVersion: v1
@@ -50,7 +50,7 @@ func render(t *testing.T, pods []Pod, opts Options) (string, *Result) {
 func TestSourceUpdated(t *testing.T) {
 	p := played(t)
 	p.Spec.Annotations = map[string]string{"owner": "bob", "podbay.io/play": "x"}
-	p.Spec.Containers = []pod.Container{p.Spec.Containers[0],
+	p.Spec.Containers = []podspec.Container{p.Spec.Containers[0],
 		{Name: "extra", Image: "redis:7", PullPolicy: "IfNotPresent", Command: []string{"redis-server"}}}
 	p.Containers = []ContainerState{{Name: "web", Image: "nginx:1.27"}}
 	out, _ := render(t, []Pod{p}, Options{})
@@ -195,7 +195,7 @@ func TestCommandOf(t *testing.T) {
 		{"other command", []string{"sh", "-c", "x"}, nil, []string{"sh", "-c", "x"}, nil},
 	}
 	for _, tt := range tests {
-		c, a := commandOf(&pod.Container{Command: tt.cmd, Args: tt.args}, img)
+		c, a := commandOf(&podspec.Container{Command: tt.cmd, Args: tt.args}, img)
 		if strings.Join(c, " ") != strings.Join(tt.wantCmd, " ") || strings.Join(a, " ") != strings.Join(tt.wantAr, " ") ||
 			(c == nil) != (tt.wantCmd == nil) {
 			t.Errorf("%s: got %q %q, want %q %q", tt.name, c, a, tt.wantCmd, tt.wantAr)

@@ -4,10 +4,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-
-	"github.com/podbay/podbay/pod"
 )
 
 // defaultCapabilities is podbay's default set (Podman's), in Kubernetes spelling.
@@ -58,7 +58,7 @@ func appendCap(list []corev1.Capability, n string) []corev1.Capability {
 }
 
 // securityContext keeps what the container sets beyond the pod's security context.
-func securityContext(s pod.ContainerSecurity, ps pod.PodSecurity) *corev1.SecurityContext {
+func securityContext(s podspec.ContainerSecurity, ps podspec.PodSecurity) *corev1.SecurityContext {
 	sc := &corev1.SecurityContext{AllowPrivilegeEscalation: s.AllowPrivilegeEscalation,
 		Capabilities: capabilities(s.CapAdd, s.CapDrop)}
 	if !eqPtr(s.RunAsUser, ps.RunAsUser) {
@@ -93,7 +93,7 @@ func eqPtr[T comparable](a, b *T) bool {
 }
 
 // probeOf spells a probe, leaving out the Kubernetes defaults.
-func probeOf(p *pod.Probe) *corev1.Probe {
+func probeOf(p *podspec.Probe) *corev1.Probe {
 	if p == nil {
 		return nil
 	}
@@ -118,7 +118,7 @@ func unlessDefault(v, def int32) int32 {
 	return v
 }
 
-func handlerOf(h *pod.Handler) *corev1.LifecycleHandler {
+func handlerOf(h *podspec.Handler) *corev1.LifecycleHandler {
 	out := &corev1.LifecycleHandler{}
 	if h.Exec != nil {
 		out.Exec = &corev1.ExecAction{Command: h.Exec}
@@ -146,7 +146,7 @@ func handlerOf(h *pod.Handler) *corev1.LifecycleHandler {
 	return out
 }
 
-func lifecycleOf(c *pod.Container) *corev1.Lifecycle {
+func lifecycleOf(c *podspec.Container) *corev1.Lifecycle {
 	l := &corev1.Lifecycle{}
 	if c.Lifecycle.PostStart != nil {
 		l.PostStart = handlerOf(c.Lifecycle.PostStart)

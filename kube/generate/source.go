@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podbay/podbay/podspec"
 
-	"github.com/podbay/podbay/pod"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // podObject returns the pod as a Kubernetes Pod: from its Source when kube play made
@@ -31,7 +31,7 @@ func (g *generator) podObject(p *Pod) (*corev1.Pod, error) {
 
 // reconcile keeps the played containers still in the pod, with their current image,
 // and derives the containers added since.
-func (g *generator) reconcile(p *Pod, played []corev1.Container, now []pod.Container) []corev1.Container {
+func (g *generator) reconcile(p *Pod, played []corev1.Container, now []podspec.Container) []corev1.Container {
 	byName := map[string]*corev1.Container{}
 	for i := range played {
 		byName[played[i].Name] = &played[i]
@@ -63,7 +63,7 @@ func currentImage(p *Pod, name string) string {
 	if st := p.state(name); st != nil && st.Image != "" {
 		return st.Image
 	}
-	for _, list := range [][]pod.Container{p.Spec.InitContainers, p.Spec.Containers} {
+	for _, list := range [][]podspec.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		for i := range list {
 			if list[i].Name == name {
 				return list[i].Image

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"slices"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	"github.com/podbay/podbay/pod"
 )
 
 // defaultFileMode is the mode of projected files when defaultMode is unset.
@@ -33,24 +33,24 @@ func (g *generator) deriveVolumes(p *Pod) []corev1.Volume {
 func (g *generator) keepsVolume(p *Pod, name string) bool {
 	for _, v := range p.Spec.Volumes {
 		if v.Name == name {
-			return v.Kind != pod.VolumeDownwardAPI && v.Kind != pod.VolumeProjected
+			return v.Kind != podspec.VolumeDownwardAPI && v.Kind != podspec.VolumeProjected
 		}
 	}
 	return false
 }
 
-func volumeSource(p *Pod, v *pod.Volume) corev1.VolumeSource {
+func volumeSource(p *Pod, v *podspec.Volume) corev1.VolumeSource {
 	var s corev1.VolumeSource
 	switch v.Kind {
-	case pod.VolumeHostPath:
+	case podspec.VolumeHostPath:
 		if v.HostPath == nil {
-			v.HostPath = &pod.HostPathSource{}
+			v.HostPath = &podspec.HostPathSource{}
 		}
 		s.HostPath = &corev1.HostPathVolumeSource{Path: v.HostPath.Path}
 		if v.HostPath.Type != "" {
 			s.HostPath.Type = ptr(corev1.HostPathType(v.HostPath.Type))
 		}
-	case pod.VolumeEmptyDir:
+	case podspec.VolumeEmptyDir:
 		s.EmptyDir = &corev1.EmptyDirVolumeSource{}
 		if e := v.EmptyDir; e != nil {
 			s.EmptyDir.Medium = corev1.StorageMedium(e.Medium)
@@ -58,17 +58,17 @@ func volumeSource(p *Pod, v *pod.Volume) corev1.VolumeSource {
 				s.EmptyDir.SizeLimit = resource.NewQuantity(e.SizeLimit, resource.BinarySI)
 			}
 		}
-	case pod.VolumePVC:
+	case podspec.VolumePVC:
 		s.PersistentVolumeClaim = &corev1.PersistentVolumeClaimVolumeSource{ClaimName: v.ClaimName, ReadOnly: v.ReadOnly}
-	case pod.VolumeImage:
+	case podspec.VolumeImage:
 		if v.Image == nil {
-			v.Image = &pod.ImageSource{}
+			v.Image = &podspec.ImageSource{}
 		}
 		s.Image = &corev1.ImageVolumeSource{Reference: v.Image.Reference}
 		if v.Image.PullPolicy != defaultPullPolicy(v.Image.Reference) {
 			s.Image.PullPolicy = corev1.PullPolicy(v.Image.PullPolicy)
 		}
-	case pod.VolumeConfigMap:
+	case podspec.VolumeConfigMap:
 		var keys map[string][]byte
 		if cm := p.configMap(v.Source); cm != nil {
 			keys = cm.files()
@@ -76,7 +76,7 @@ func volumeSource(p *Pod, v *pod.Volume) corev1.VolumeSource {
 		items, mode := projection(v.Files, keys)
 		s.ConfigMap = &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: v.Source},
 			Items: items, DefaultMode: mode}
-	case pod.VolumeSecret:
+	case podspec.VolumeSecret:
 		var keys map[string][]byte
 		if sec := p.secret(v.Source); sec != nil {
 			keys = sec.Data
@@ -89,7 +89,7 @@ func volumeSource(p *Pod, v *pod.Volume) corev1.VolumeSource {
 
 // projection returns the items and defaultMode that project files from data: no items
 // when every key is projected under its own name.
-func projection(files []pod.File, data map[string][]byte) ([]corev1.KeyToPath, *int32) {
+func projection(files []podspec.File, data map[string][]byte) ([]corev1.KeyToPath, *int32) {
 	var mode *int32
 	if len(files) > 0 && files[0].Mode != defaultFileMode {
 		mode = ptr(int32(files[0].Mode))
@@ -122,7 +122,7 @@ func projection(files []pod.File, data map[string][]byte) ([]corev1.KeyToPath, *
 }
 
 // keyOf finds the key a file was projected from: its own name, else the first key with its data.
-func keyOf(data map[string][]byte, f pod.File) string {
+func keyOf(data map[string][]byte, f podspec.File) string {
 	if d, ok := data[f.Path]; ok && bytes.Equal(d, f.Data) {
 		return f.Path
 	}

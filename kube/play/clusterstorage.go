@@ -3,7 +3,7 @@ package play
 import (
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // clusterStorage names the storage a volume source needs a cluster for
@@ -34,13 +34,13 @@ func clusterStorage(s *corev1.VolumeSource) string {
 // storage would be, kept after kube down like a claim (kube down --force
 // removes it) and found again by the next play. A warning names the
 // volume, its type and the substitute; --strict refuses it.
-func (p *podBuilder) substitute(out *pod.Volume, typ, rel string) {
+func (p *podBuilder) substitute(out *podspec.Volume, typ, rel string) {
 	owner := p.inst.name
 	if p.inst.owner != nil {
 		owner = p.inst.owner.Name
 	}
 	name := owner + "-" + out.Name
-	out.Kind, out.ClaimName, out.Substitutes = pod.VolumePVC, name, typ
+	out.Kind, out.ClaimName, out.Substitutes = podspec.VolumePVC, name, typ
 	p.warn(rel+"."+typ, "volume %q is %s storage, which only a cluster has: played as the local named volume %q "+
 		"(kept after kube down; --force removes it)", out.Name, typ, name)
 	for _, v := range p.t.play.Volumes {

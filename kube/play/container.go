@@ -3,11 +3,11 @@ package play
 import (
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
-
-	"github.com/podbay/podbay/pod"
 )
 
 func (p *podBuilder) containers() {
@@ -22,8 +22,8 @@ func (p *podBuilder) containers() {
 	}
 }
 
-func (p *podBuilder) container(c *corev1.Container, rel string) pod.Container {
-	out := pod.Container{
+func (p *podBuilder) container(c *corev1.Container, rel string) podspec.Container {
+	out := podspec.Container{
 		Name: c.Name, RuntimeName: p.out.Name + "-" + c.Name, Image: c.Image,
 		PullPolicy: pullPolicy(c.ImagePullPolicy, c.Image), WorkingDir: c.WorkingDir,
 		Stdin: c.Stdin, StdinOnce: c.StdinOnce, TTY: c.TTY,
@@ -82,8 +82,8 @@ func pullPolicy(set corev1.PullPolicy, image string) string {
 }
 
 // resources converts limits and requests; requests default to limits as in Kubernetes.
-func resources(r corev1.ResourceRequirements) pod.Resources {
-	var out pod.Resources
+func resources(r corev1.ResourceRequirements) podspec.Resources {
+	var out podspec.Resources
 	if q, ok := r.Limits[corev1.ResourceCPU]; ok {
 		out.CPULimit = q.MilliValue()
 	}
@@ -101,9 +101,9 @@ func resources(r corev1.ResourceRequirements) pod.Resources {
 }
 
 // containerSecurity merges the pod's security context under the container's, as the kubelet does.
-func (p *podBuilder) containerSecurity(sc *corev1.SecurityContext) pod.ContainerSecurity {
+func (p *podBuilder) containerSecurity(sc *corev1.SecurityContext) podspec.ContainerSecurity {
 	ps := p.out.Security
-	out := pod.ContainerSecurity{RunAsUser: ps.RunAsUser, RunAsGroup: ps.RunAsGroup,
+	out := podspec.ContainerSecurity{RunAsUser: ps.RunAsUser, RunAsGroup: ps.RunAsGroup,
 		RunAsNonRoot: ps.RunAsNonRoot, SeccompProfile: ps.SeccompProfile}
 	if sc == nil {
 		return out
@@ -138,8 +138,8 @@ func (p *podBuilder) containerSecurity(sc *corev1.SecurityContext) pod.Container
 }
 
 // ports converts container ports and collects the pod's host port mappings.
-func (p *podBuilder) ports(c *corev1.Container, rel string) []pod.ContainerPort {
-	var out []pod.ContainerPort
+func (p *podBuilder) ports(c *corev1.Container, rel string) []podspec.ContainerPort {
+	var out []podspec.ContainerPort
 	for i, cp := range c.Ports {
 		path := rel + ".ports[" + itoa(i) + "]"
 		cport, ok := p.port(cp.ContainerPort, path+".containerPort")
@@ -151,7 +151,7 @@ func (p *podBuilder) ports(c *corev1.Container, rel string) []pod.ContainerPort 
 		if proto == "" {
 			proto = string(corev1.ProtocolTCP)
 		}
-		port := pod.ContainerPort{Name: cp.Name, ContainerPort: cport, Protocol: proto, HostPort: hport, HostIP: cp.HostIP}
+		port := podspec.ContainerPort{Name: cp.Name, ContainerPort: cport, Protocol: proto, HostPort: hport, HostIP: cp.HostIP}
 		p.publishPort(&port, path)
 		out = append(out, port)
 	}
@@ -181,18 +181,18 @@ func (p *podBuilder) namedPort(c *corev1.Container, v intstr.IntOrString, path s
 	return 0
 }
 
-func (p *podBuilder) probe(c *corev1.Container, pr *corev1.Probe, rel string) *pod.Probe {
+func (p *podBuilder) probe(c *corev1.Container, pr *corev1.Probe, rel string) *podspec.Probe {
 	if pr == nil {
 		return nil
 	}
-	out := &pod.Probe{InitialDelaySeconds: pr.InitialDelaySeconds, PeriodSeconds: orInt(pr.PeriodSeconds, 10),
+	out := &podspec.Probe{InitialDelaySeconds: pr.InitialDelaySeconds, PeriodSeconds: orInt(pr.PeriodSeconds, 10),
 		TimeoutSeconds: orInt(pr.TimeoutSeconds, 1), SuccessThreshold: orInt(pr.SuccessThreshold, 1),
 		FailureThreshold: orInt(pr.FailureThreshold, 3)}
 	h := p.action(c, handlerSource{exec: pr.Exec, http: pr.HTTPGet, tcp: pr.TCPSocket}, rel)
 	out.Handler = h
 	if g := pr.GRPC; g != nil {
 		port, _ := p.port(g.Port, rel+".grpc.port")
-		out.GRPC = &pod.GRPCAction{Port: port}
+		out.GRPC = &podspec.GRPCAction{Port: port}
 		if g.Service != nil {
 			out.GRPC.Service = *g.Service
 		}
@@ -200,7 +200,7 @@ func (p *podBuilder) probe(c *corev1.Container, pr *corev1.Probe, rel string) *p
 	return out
 }
 
-func (p *podBuilder) handler(c *corev1.Container, h *corev1.LifecycleHandler, rel string) *pod.Handler {
+func (p *podBuilder) handler(c *corev1.Container, h *corev1.LifecycleHandler, rel string) *podspec.Handler {
 	if h == nil {
 		return nil
 	}
@@ -217,13 +217,13 @@ type handlerSource struct {
 	tcp  *corev1.TCPSocketAction
 }
 
-func (p *podBuilder) action(c *corev1.Container, h handlerSource, rel string) pod.Handler {
-	var out pod.Handler
+func (p *podBuilder) action(c *corev1.Container, h handlerSource, rel string) podspec.Handler {
+	var out podspec.Handler
 	if h.exec != nil {
 		out.Exec = h.exec.Command
 	}
 	if g := h.http; g != nil {
-		out.HTTPGet = &pod.HTTPGetAction{Path: g.Path, Host: g.Host, Scheme: string(g.Scheme),
+		out.HTTPGet = &podspec.HTTPGetAction{Path: g.Path, Host: g.Host, Scheme: string(g.Scheme),
 			Port: p.namedPort(c, g.Port, rel+".httpGet.port")}
 		if out.HTTPGet.Path == "" {
 			out.HTTPGet.Path = "/"
@@ -239,7 +239,7 @@ func (p *podBuilder) action(c *corev1.Container, h handlerSource, rel string) po
 		}
 	}
 	if tc := h.tcp; tc != nil {
-		out.TCPSocket = &pod.TCPSocketAction{Host: tc.Host, Port: p.namedPort(c, tc.Port, rel+".tcpSocket.port")}
+		out.TCPSocket = &podspec.TCPSocketAction{Host: tc.Host, Port: p.namedPort(c, tc.Port, rel+".tcpSocket.port")}
 	}
 	return out
 }

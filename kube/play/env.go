@@ -4,23 +4,23 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kubernetes/pkg/api/v1/resource"
 	"k8s.io/kubernetes/pkg/fieldpath"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
-
-	"github.com/podbay/podbay/pod"
 )
 
 // envResult is a container's resolved environment, in order, and its sources.
 type envResult struct {
-	vars   []pod.EnvVar
-	from   []pod.EnvFromSource
+	vars   []podspec.EnvVar
+	from   []podspec.EnvFromSource
 	values map[string]string
 }
 
-func (e *envResult) set(v pod.EnvVar) {
+func (e *envResult) set(v podspec.EnvVar) {
 	if _, ok := e.values[v.Name]; ok {
 		for i := range e.vars {
 			if e.vars[i].Name == v.Name {
@@ -46,7 +46,7 @@ func (p *podBuilder) env(c *corev1.Container, rel string) *envResult {
 		path := rel + ".env[" + itoa(i) + "]"
 		switch {
 		case ev.Value != "" || ev.ValueFrom == nil:
-			e.set(pod.EnvVar{Name: ev.Name, Value: expansion.Expand(ev.Value, mapping)})
+			e.set(podspec.EnvVar{Name: ev.Name, Value: expansion.Expand(ev.Value, mapping)})
 		default:
 			v, ok := p.valueFrom(c, ev.ValueFrom, path+".valueFrom")
 			if ok {
@@ -63,7 +63,7 @@ func (p *podBuilder) envFrom(e *envResult, ef corev1.EnvFromSource, path string)
 	switch {
 	case ef.ConfigMapRef != nil:
 		r := ef.ConfigMapRef
-		e.from = append(e.from, pod.EnvFromSource{Kind: "configMap", Name: r.Name, Prefix: ef.Prefix, Optional: isTrue(r.Optional)})
+		e.from = append(e.from, podspec.EnvFromSource{Kind: "configMap", Name: r.Name, Prefix: ef.Prefix, Optional: isTrue(r.Optional)})
 		cm := p.t.configMap(p.ns, r.Name)
 		if cm == nil {
 			if !isTrue(r.Optional) {
@@ -72,11 +72,11 @@ func (p *podBuilder) envFrom(e *envResult, ef corev1.EnvFromSource, path string)
 			return
 		}
 		for _, k := range sortedKeys(cm.Data) {
-			e.set(pod.EnvVar{Name: ef.Prefix + k, Value: cm.Data[k]})
+			e.set(podspec.EnvVar{Name: ef.Prefix + k, Value: cm.Data[k]})
 		}
 	case ef.SecretRef != nil:
 		r := ef.SecretRef
-		e.from = append(e.from, pod.EnvFromSource{Kind: "secret", Name: r.Name, Prefix: ef.Prefix, Optional: isTrue(r.Optional)})
+		e.from = append(e.from, podspec.EnvFromSource{Kind: "secret", Name: r.Name, Prefix: ef.Prefix, Optional: isTrue(r.Optional)})
 		s := p.t.secret(p.ns, r.Name)
 		if s == nil {
 			if !isTrue(r.Optional) {
@@ -85,17 +85,17 @@ func (p *podBuilder) envFrom(e *envResult, ef corev1.EnvFromSource, path string)
 			return
 		}
 		for _, k := range sortedKeys(s.Data) {
-			e.set(pod.EnvVar{Name: ef.Prefix + k, Value: string(s.Data[k])})
+			e.set(podspec.EnvVar{Name: ef.Prefix + k, Value: string(s.Data[k])})
 		}
 	}
 }
 
 // valueFrom resolves one env source; ok is false when an optional source is missing.
-func (p *podBuilder) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, path string) (pod.EnvVar, bool) {
+func (p *podBuilder) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, path string) (podspec.EnvVar, bool) {
 	switch {
 	case vf.ConfigMapKeyRef != nil:
 		r := vf.ConfigMapKeyRef
-		src := &pod.EnvSource{Kind: "configMapKeyRef", Name: r.Name, Key: r.Key, Optional: isTrue(r.Optional)}
+		src := &podspec.EnvSource{Kind: "configMapKeyRef", Name: r.Name, Key: r.Key, Optional: isTrue(r.Optional)}
 		cm := p.t.configMap(p.ns, r.Name)
 		if cm == nil {
 			return p.missing(src, path+".configMapKeyRef.name", "configmaps %q not found", r.Name)
@@ -104,10 +104,10 @@ func (p *podBuilder) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, pat
 		if !ok {
 			return p.missing(src, path+".configMapKeyRef.key", "couldn't find key %s in ConfigMap %s/%s", r.Key, p.ns, r.Name)
 		}
-		return pod.EnvVar{Value: v, From: src}, true
+		return podspec.EnvVar{Value: v, From: src}, true
 	case vf.SecretKeyRef != nil:
 		r := vf.SecretKeyRef
-		src := &pod.EnvSource{Kind: "secretKeyRef", Name: r.Name, Key: r.Key, Optional: isTrue(r.Optional)}
+		src := &podspec.EnvSource{Kind: "secretKeyRef", Name: r.Name, Key: r.Key, Optional: isTrue(r.Optional)}
 		s := p.t.secret(p.ns, r.Name)
 		if s == nil {
 			return p.missing(src, path+".secretKeyRef.name", "secrets %q not found", r.Name)
@@ -116,17 +116,17 @@ func (p *podBuilder) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, pat
 		if !ok {
 			return p.missing(src, path+".secretKeyRef.key", "couldn't find key %s in Secret %s/%s", r.Key, p.ns, r.Name)
 		}
-		return pod.EnvVar{Value: string(v), From: src}, true
+		return podspec.EnvVar{Value: string(v), From: src}, true
 	case vf.FieldRef != nil:
-		src := &pod.EnvSource{Kind: "fieldRef", FieldPath: vf.FieldRef.FieldPath}
+		src := &podspec.EnvSource{Kind: "fieldRef", FieldPath: vf.FieldRef.FieldPath}
 		v, err := p.fieldValue(vf.FieldRef.FieldPath)
 		if err != nil {
 			p.fail(path+".fieldRef.fieldPath", "%v", err)
 		}
-		return pod.EnvVar{Value: v, From: src}, true
+		return podspec.EnvVar{Value: v, From: src}, true
 	case vf.ResourceFieldRef != nil:
 		r := vf.ResourceFieldRef
-		src := &pod.EnvSource{Kind: "resourceFieldRef", Resource: r.Resource, Container: r.ContainerName}
+		src := &podspec.EnvSource{Kind: "resourceFieldRef", Resource: r.Resource, Container: r.ContainerName}
 		if !r.Divisor.IsZero() {
 			src.Divisor = r.Divisor.String()
 		}
@@ -134,17 +134,17 @@ func (p *podBuilder) valueFrom(c *corev1.Container, vf *corev1.EnvVarSource, pat
 		if err != nil {
 			p.fail(path+".resourceFieldRef", "%v", err)
 		}
-		return pod.EnvVar{Value: v, From: src}, true
+		return podspec.EnvVar{Value: v, From: src}, true
 	}
 	p.fail(path, "no source set")
-	return pod.EnvVar{}, false
+	return podspec.EnvVar{}, false
 }
 
-func (p *podBuilder) missing(src *pod.EnvSource, path, format string, args ...any) (pod.EnvVar, bool) {
+func (p *podBuilder) missing(src *podspec.EnvSource, path, format string, args ...any) (podspec.EnvVar, bool) {
 	if !src.Optional {
 		p.fail(path, format, args...)
 	}
-	return pod.EnvVar{}, false
+	return podspec.EnvVar{}, false
 }
 
 // fieldValue resolves a downward API field of the pod; runtime-only fields become markers.

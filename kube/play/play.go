@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podbay/podbay/kube/manifest"
-	"github.com/podbay/podbay/pod"
 )
 
 // Play is everything a play creates, in start order.
 type Play struct {
-	Pods []pod.Spec `json:"pods"`
+	Pods []podspec.Pod `json:"pods"`
 	// Origins[i] says where Pods[i] came from, so runtime errors can name FILE:LINE:COL.
 	Origins    []Origin           `json:"origins"`
 	Volumes    []NamedVolume      `json:"volumes,omitempty"`
@@ -59,7 +60,7 @@ type Options struct {
 	// RunCronJobs runs each CronJob's job template once instead of warning.
 	RunCronJobs bool
 	// Mutators run on every translated pod, in order (OpenShift SCC defaulting plugs in here).
-	Mutators []func(*pod.Spec) error
+	Mutators []func(*podspec.Pod) error
 	// Stored are ConfigMaps and Secrets kept from earlier plays or made by
 	// podbay secret create: a reference finds them when neither the files
 	// nor --configmap define the object. A Secret without a namespace
@@ -149,7 +150,7 @@ type translator struct {
 // Translate turns a decoded set into a Play. It is pure: it reads nothing but its
 // arguments. Errors are *manifest.Finding values naming file, line, object and field.
 func Translate(set *manifest.Set, opts Options) (*Play, error) {
-	t := &translator{opts: opts, play: &Play{Pods: []pod.Spec{}, Origins: []Origin{}}, configMaps: map[string][]*corev1.ConfigMap{},
+	t := &translator{opts: opts, play: &Play{Pods: []podspec.Pod{}, Origins: []Origin{}}, configMaps: map[string][]*corev1.ConfigMap{},
 		secrets: map[string][]*corev1.Secret{}, published: map[string]string{}, warned: map[string]bool{}}
 	t.play.Warnings = append(t.play.Warnings, set.Warnings...)
 	pubs, err := parsePublish(opts.Publish)

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podbay/podbay/kube/manifest"
-	"github.com/podbay/podbay/pod"
 )
 
 // podBuilder translates one pod template into one pod.Spec.
@@ -19,7 +20,7 @@ type podBuilder struct {
 	tmpl *corev1.PodTemplateSpec
 	ns   string
 	inst instance
-	out  *pod.Spec
+	out  *podspec.Pod
 	errs []error
 }
 
@@ -43,16 +44,16 @@ func (p *podBuilder) warn(rel, format string, args ...any) {
 func (p *podBuilder) runtimeRef(field string) string {
 	for _, f := range p.out.RuntimeFields {
 		if f == field {
-			return pod.RuntimeRef(field)
+			return podspec.RuntimeRef(field)
 		}
 	}
 	p.out.RuntimeFields = append(p.out.RuntimeFields, field)
-	return pod.RuntimeRef(field)
+	return podspec.RuntimeRef(field)
 }
 
-func (p *podBuilder) build() (*pod.Spec, error) {
+func (p *podBuilder) build() (*podspec.Pod, error) {
 	s := &p.tmpl.Spec
-	p.out = &pod.Spec{
+	p.out = &podspec.Pod{
 		Name: p.inst.name, Namespace: p.ns, Hostname: s.Hostname, Subdomain: s.Subdomain,
 		Labels: p.tmpl.Labels, Annotations: p.tmpl.Annotations,
 		ShareProcessNamespace: s.ShareProcessNamespace != nil && *s.ShareProcessNamespace,
@@ -107,13 +108,13 @@ func (p *podBuilder) restartPolicy() {
 func (p *podBuilder) network() {
 	s := &p.tmpl.Spec
 	n := &p.out.Network
-	n.Mode = pod.NetworkBridge
+	n.Mode = podspec.NetworkBridge
 	if s.HostNetwork {
-		n.Mode = pod.NetworkHost
+		n.Mode = podspec.NetworkHost
 	}
 	switch net := p.t.opts.Network; net {
 	case "":
-	case pod.NetworkHost, pod.NetworkNone, pod.NetworkBridge:
+	case podspec.NetworkHost, podspec.NetworkNone, podspec.NetworkBridge:
 		n.Mode = net
 	default:
 		if !s.HostNetwork {
@@ -121,15 +122,15 @@ func (p *podBuilder) network() {
 		}
 	}
 	for _, h := range s.HostAliases {
-		n.HostAliases = append(n.HostAliases, pod.HostAlias{IP: h.IP, Names: h.Hostnames})
+		n.HostAliases = append(n.HostAliases, podspec.HostAlias{IP: h.IP, Names: h.Hostnames})
 	}
 	n.DNS = p.dns()
 }
 
 // dns computes resolv.conf settings from dnsPolicy and dnsConfig as the kubelet does.
-func (p *podBuilder) dns() pod.DNSSpec {
+func (p *podBuilder) dns() podspec.DNSSpec {
 	s := &p.tmpl.Spec
-	hostNet := p.out.Network.Mode == pod.NetworkHost
+	hostNet := p.out.Network.Mode == podspec.NetworkHost
 	policy := s.DNSPolicy
 	switch {
 	case policy == "" && hostNet:
@@ -141,7 +142,7 @@ func (p *podBuilder) dns() pod.DNSSpec {
 	case policy == corev1.DNSClusterFirstWithHostNet:
 		policy = corev1.DNSClusterFirst
 	}
-	d := pod.DNSSpec{Policy: string(policy)}
+	d := podspec.DNSSpec{Policy: string(policy)}
 	if policy == corev1.DNSClusterFirst {
 		d.Searches = []string{p.ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}
 		d.Options = []string{"ndots:5"}
@@ -185,11 +186,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func podSecurity(sc *corev1.PodSecurityContext) pod.PodSecurity {
+func podSecurity(sc *corev1.PodSecurityContext) podspec.PodSecurity {
 	if sc == nil {
-		return pod.PodSecurity{}
+		return podspec.PodSecurity{}
 	}
-	out := pod.PodSecurity{RunAsUser: sc.RunAsUser, RunAsGroup: sc.RunAsGroup, RunAsNonRoot: sc.RunAsNonRoot,
+	out := podspec.PodSecurity{RunAsUser: sc.RunAsUser, RunAsGroup: sc.RunAsGroup, RunAsNonRoot: sc.RunAsNonRoot,
 		FSGroup: sc.FSGroup, SupplementalGroups: sc.SupplementalGroups, SeccompProfile: seccomp(sc.SeccompProfile)}
 	for _, s := range sc.Sysctls {
 		if out.Sysctls == nil {

@@ -6,8 +6,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podbay/podbay/podspec"
+
 	"github.com/podbay/podbay/kube/manifest"
-	"github.com/podbay/podbay/pod"
 )
 
 // publishSpec is one parsed --publish value.
@@ -79,7 +80,7 @@ func parsePort(s string) (uint16, error) {
 
 // publishPort applies --publish/--publish-all to a container port and records the
 // pod's mapping; a host port already taken by an earlier pod is dropped with a warning.
-func (p *podBuilder) publishPort(cp *pod.ContainerPort, rel string) {
+func (p *podBuilder) publishPort(cp *podspec.ContainerPort, rel string) {
 	for i := range p.t.publish {
 		ps := &p.t.publish[i]
 		if ps.containerPort == cp.ContainerPort && ps.protocol == cp.Protocol {
@@ -99,7 +100,7 @@ func (p *podBuilder) publishPort(cp *pod.ContainerPort, rel string) {
 		return
 	}
 	p.t.published[key] = p.out.Name
-	p.out.Network.Ports = append(p.out.Network.Ports, pod.PortMapping{HostIP: cp.HostIP, HostPort: cp.HostPort,
+	p.out.Network.Ports = append(p.out.Network.Ports, podspec.PortMapping{HostIP: cp.HostIP, HostPort: cp.HostPort,
 		ContainerPort: cp.ContainerPort, Protocol: cp.Protocol})
 }
 

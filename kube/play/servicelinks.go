@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/podbay/podbay/podspec"
 
-	"github.com/podbay/podbay/pod"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // ServiceAddressField returns the runtime field standing for a Service's address in
@@ -64,6 +64,6 @@ func addServiceEnv(e *envResult, svc map[string]string) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		e.set(pod.EnvVar{Name: k, Value: svc[k], From: &pod.EnvSource{Kind: "serviceLink"}})
+		e.set(podspec.EnvVar{Name: k, Value: svc[k], From: &podspec.EnvSource{Kind: "serviceLink"}})
 	}
 }

@@ -3,11 +3,11 @@ package play
 import (
 	"sort"
 
+	"github.com/podbay/podbay/podspec"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/kubernetes/pkg/fieldpath"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
-
-	"github.com/podbay/podbay/pod"
 )
 
 // hostPathTypes are the hostPath types the kubelet checks.
@@ -33,7 +33,7 @@ func (p *podBuilder) volumes() {
 // same name.
 func (p *podBuilder) claimVolumes() {
 	for _, c := range p.inst.claims {
-		v := pod.Volume{Name: c.volume, Kind: pod.VolumePVC, ClaimName: c.name, ClaimTemplate: true}
+		v := podspec.Volume{Name: c.volume, Kind: podspec.VolumePVC, ClaimName: c.name, ClaimTemplate: true}
 		replaced := false
 		for i := range p.out.Volumes {
 			if p.out.Volumes[i].Name == c.volume {
@@ -46,12 +46,12 @@ func (p *podBuilder) claimVolumes() {
 	}
 }
 
-func (p *podBuilder) volume(v *corev1.Volume, rel string) (pod.Volume, bool) {
-	out := pod.Volume{Name: v.Name}
+func (p *podBuilder) volume(v *corev1.Volume, rel string) (podspec.Volume, bool) {
+	out := podspec.Volume{Name: v.Name}
 	s := &v.VolumeSource
 	switch {
 	case s.HostPath != nil:
-		out.Kind, out.HostPath = pod.VolumeHostPath, &pod.HostPathSource{Path: s.HostPath.Path}
+		out.Kind, out.HostPath = podspec.VolumeHostPath, &podspec.HostPathSource{Path: s.HostPath.Path}
 		if s.HostPath.Type != nil {
 			out.HostPath.Type = string(*s.HostPath.Type)
 		}
@@ -60,32 +60,32 @@ func (p *podBuilder) volume(v *corev1.Volume, rel string) (pod.Volume, bool) {
 				"\"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", \"FileOrCreate\", \"Socket\"", out.HostPath.Type)
 		}
 	case s.EmptyDir != nil:
-		out.Kind, out.EmptyDir = pod.VolumeEmptyDir, &pod.EmptyDirSource{Medium: string(s.EmptyDir.Medium)}
+		out.Kind, out.EmptyDir = podspec.VolumeEmptyDir, &podspec.EmptyDirSource{Medium: string(s.EmptyDir.Medium)}
 		if s.EmptyDir.SizeLimit != nil {
 			out.EmptyDir.SizeLimit = s.EmptyDir.SizeLimit.Value()
 		}
 	case s.PersistentVolumeClaim != nil:
-		out.Kind, out.ClaimName, out.ReadOnly = pod.VolumePVC, s.PersistentVolumeClaim.ClaimName, s.PersistentVolumeClaim.ReadOnly
+		out.Kind, out.ClaimName, out.ReadOnly = podspec.VolumePVC, s.PersistentVolumeClaim.ClaimName, s.PersistentVolumeClaim.ReadOnly
 	case s.Image != nil:
-		out.Kind = pod.VolumeImage
-		out.Image = &pod.ImageSource{Reference: s.Image.Reference, PullPolicy: pullPolicy(s.Image.PullPolicy, s.Image.Reference)}
+		out.Kind = podspec.VolumeImage
+		out.Image = &podspec.ImageSource{Reference: s.Image.Reference, PullPolicy: pullPolicy(s.Image.PullPolicy, s.Image.Reference)}
 	case s.ConfigMap != nil:
-		out.Kind, out.Source = pod.VolumeConfigMap, s.ConfigMap.Name
+		out.Kind, out.Source = podspec.VolumeConfigMap, s.ConfigMap.Name
 		out.Files = p.configMapFiles(s.ConfigMap.Name, s.ConfigMap.Items, s.ConfigMap.Optional,
 			modeOr(s.ConfigMap.DefaultMode, defaultMode), rel+".configMap")
 	case s.Secret != nil:
-		out.Kind, out.Source = pod.VolumeSecret, s.Secret.SecretName
+		out.Kind, out.Source = podspec.VolumeSecret, s.Secret.SecretName
 		out.Files = p.secretFiles(s.Secret.SecretName, s.Secret.Items, s.Secret.Optional,
 			modeOr(s.Secret.DefaultMode, defaultMode), rel+".secret")
 	case s.DownwardAPI != nil:
-		out.Kind = pod.VolumeDownwardAPI
+		out.Kind = podspec.VolumeDownwardAPI
 		out.Files = p.downwardFiles(s.DownwardAPI.Items, modeOr(s.DownwardAPI.DefaultMode, defaultMode), rel+".downwardAPI")
 	case s.Projected != nil:
-		out.Kind = pod.VolumeProjected
+		out.Kind = podspec.VolumeProjected
 		out.Files = p.projectedFiles(s.Projected, rel+".projected")
 	case s.Ephemeral != nil:
 		// A generic ephemeral volume lives and dies with its pod, as an emptyDir does.
-		out.Kind, out.EmptyDir = pod.VolumeEmptyDir, &pod.EmptyDirSource{}
+		out.Kind, out.EmptyDir = podspec.VolumeEmptyDir, &podspec.EmptyDirSource{}
 		p.warn(rel+".ephemeral", "volume %q is a generic ephemeral volume, which only a cluster provisions: "+
 			"played as an emptyDir (it lives as long as the pod)", v.Name)
 	default:
@@ -108,12 +108,12 @@ func modeOr(m *int32, def uint32) uint32 {
 	return uint32(*m)
 }
 
-func sortFiles(fs []pod.File) {
+func sortFiles(fs []podspec.File) {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Path < fs[j].Path })
 }
 
 // configMapFiles projects a ConfigMap's data and binaryData as the kubelet does.
-func (p *podBuilder) configMapFiles(name string, items []corev1.KeyToPath, optional *bool, mode uint32, rel string) []pod.File {
+func (p *podBuilder) configMapFiles(name string, items []corev1.KeyToPath, optional *bool, mode uint32, rel string) []podspec.File {
 	cm := p.t.configMap(p.ns, name)
 	if cm == nil {
 		if !isTrue(optional) {
@@ -131,7 +131,7 @@ func (p *podBuilder) configMapFiles(name string, items []corev1.KeyToPath, optio
 	return p.keyFiles(data, items, optional, mode, rel, "configmap references non-existent config key: %s")
 }
 
-func (p *podBuilder) secretFiles(name string, items []corev1.KeyToPath, optional *bool, mode uint32, rel string) []pod.File {
+func (p *podBuilder) secretFiles(name string, items []corev1.KeyToPath, optional *bool, mode uint32, rel string) []podspec.File {
 	s := p.t.secret(p.ns, name)
 	if s == nil {
 		if !isTrue(optional) {
@@ -143,11 +143,11 @@ func (p *podBuilder) secretFiles(name string, items []corev1.KeyToPath, optional
 }
 
 // keyFiles turns data into files: every key, or the listed items with their modes.
-func (p *podBuilder) keyFiles(data map[string][]byte, items []corev1.KeyToPath, optional *bool, mode uint32, rel, missing string) []pod.File {
-	var out []pod.File
+func (p *podBuilder) keyFiles(data map[string][]byte, items []corev1.KeyToPath, optional *bool, mode uint32, rel, missing string) []podspec.File {
+	var out []podspec.File
 	if len(items) == 0 {
 		for _, k := range sortedKeys(data) {
-			out = append(out, pod.File{Path: k, Mode: mode, Data: data[k]})
+			out = append(out, podspec.File{Path: k, Mode: mode, Data: data[k]})
 		}
 		return out
 	}
@@ -159,14 +159,14 @@ func (p *podBuilder) keyFiles(data map[string][]byte, items []corev1.KeyToPath, 
 			}
 			continue
 		}
-		out = append(out, pod.File{Path: it.Path, Mode: modeOr(it.Mode, mode), Data: d})
+		out = append(out, podspec.File{Path: it.Path, Mode: modeOr(it.Mode, mode), Data: d})
 	}
 	return out
 }
 
 // downwardFiles writes pod fields (labels and annotations in the kubelet's format) as files.
-func (p *podBuilder) downwardFiles(items []corev1.DownwardAPIVolumeFile, mode uint32, rel string) []pod.File {
-	var out []pod.File
+func (p *podBuilder) downwardFiles(items []corev1.DownwardAPIVolumeFile, mode uint32, rel string) []podspec.File {
+	var out []podspec.File
 	for i, it := range items {
 		path := rel + ".items[" + itoa(i) + "]"
 		var (
@@ -188,7 +188,7 @@ func (p *podBuilder) downwardFiles(items []corev1.DownwardAPIVolumeFile, mode ui
 			p.fail(path, "%v", err)
 			continue
 		}
-		out = append(out, pod.File{Path: it.Path, Mode: modeOr(it.Mode, mode), Data: []byte(v)})
+		out = append(out, podspec.File{Path: it.Path, Mode: modeOr(it.Mode, mode), Data: []byte(v)})
 	}
 	return out
 }
@@ -203,9 +203,9 @@ func (p *podBuilder) downwardField(fp string) (string, error) {
 	return p.fieldValue(fp)
 }
 
-func (p *podBuilder) projectedFiles(pr *corev1.ProjectedVolumeSource, rel string) []pod.File {
+func (p *podBuilder) projectedFiles(pr *corev1.ProjectedVolumeSource, rel string) []podspec.File {
 	mode := modeOr(pr.DefaultMode, defaultMode)
-	var out []pod.File
+	var out []podspec.File
 	for i, s := range pr.Sources {
 		path := rel + ".sources[" + itoa(i) + "]"
 		switch {
@@ -225,15 +225,15 @@ func (p *podBuilder) projectedFiles(pr *corev1.ProjectedVolumeSource, rel string
 }
 
 // mounts converts volumeMounts; subPathExpr expands against the container's environment.
-func (p *podBuilder) mounts(c *corev1.Container, rel string, mapping func(string) string) []pod.Mount {
-	var out []pod.Mount
+func (p *podBuilder) mounts(c *corev1.Container, rel string, mapping func(string) string) []podspec.Mount {
+	var out []podspec.Mount
 	for i, m := range c.VolumeMounts {
 		path := rel + ".volumeMounts[" + itoa(i) + "]"
 		if !p.hasVolume(m.Name) {
 			p.fail(path+".name", "Not found: %q: no volume of that name in the pod", m.Name)
 			continue
 		}
-		pm := pod.Mount{Volume: m.Name, Destination: m.MountPath, SubPath: m.SubPath, ReadOnly: m.ReadOnly}
+		pm := podspec.Mount{Volume: m.Name, Destination: m.MountPath, SubPath: m.SubPath, ReadOnly: m.ReadOnly}
 		if m.SubPathExpr != "" {
 			pm.SubPath = expansion.Expand(m.SubPathExpr, mapping)
 		}

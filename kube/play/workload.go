@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/podbay/podbay/podspec"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podbay/podbay/kube/manifest"
-	"github.com/podbay/podbay/pod"
 )
 
 // instance is one pod a workload makes.
@@ -18,8 +19,8 @@ type instance struct {
 	name      string
 	hostname  string
 	subdomain string
-	owner     *pod.Owner
-	job       *pod.JobSpec
+	owner     *podspec.Owner
+	job       *podspec.JobSpec
 	// claims are a StatefulSet pod's own claims: volume name -> claim name.
 	claims []claim
 }
@@ -59,11 +60,11 @@ func (t *translator) workload(o *manifest.Object) {
 		for i := range count(x.Spec.Replicas, 1) {
 			n := fmt.Sprintf("%s-%d", x.Name, i)
 			insts = append(insts, instance{name: n, hostname: n, subdomain: x.Spec.ServiceName,
-				owner: &pod.Owner{Kind: "StatefulSet", Name: x.Name, Index: i}, claims: t.claimTemplates(x, i)})
+				owner: &podspec.Owner{Kind: "StatefulSet", Name: x.Name, Index: i}, claims: t.claimTemplates(x, i)})
 		}
 	case *appsv1.DaemonSet:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
-		insts = []instance{{name: x.Name + "-pod", owner: &pod.Owner{Kind: "DaemonSet", Name: x.Name}}}
+		insts = []instance{{name: x.Name + "-pod", owner: &podspec.Owner{Kind: "DaemonSet", Name: x.Name}}}
 	case *batchv1.Job:
 		meta, tmpl = x.ObjectMeta, x.Spec.Template
 		if t.tooMany(o, "spec.parallelism", jobPodCount(&x.Spec)) {
@@ -127,14 +128,14 @@ func replicas(name, kind string, r *int32) []instance {
 	var out []instance
 	for i := range count(r, 1) {
 		out = append(out, instance{name: fmt.Sprintf("%s-pod-%d", name, i),
-			owner: &pod.Owner{Kind: kind, Name: name, Index: i}})
+			owner: &podspec.Owner{Kind: kind, Name: name, Index: i}})
 	}
 	return out
 }
 
 // jobPods makes one pod per parallelism slot that has a completion to run.
 func jobPods(name, kind string, s *batchv1.JobSpec) []instance {
-	js := &pod.JobSpec{Parallelism: 1, BackoffLimit: 6, ActiveDeadlineSeconds: s.ActiveDeadlineSeconds}
+	js := &podspec.JobSpec{Parallelism: 1, BackoffLimit: 6, ActiveDeadlineSeconds: s.ActiveDeadlineSeconds}
 	if s.Parallelism != nil {
 		js.Parallelism = *s.Parallelism
 	}
@@ -153,7 +154,7 @@ func jobPods(name, kind string, s *batchv1.JobSpec) []instance {
 	var out []instance
 	for i := range jobPodCount(s) {
 		out = append(out, instance{name: fmt.Sprintf("%s-pod-%d", name, i), job: js,
-			owner: &pod.Owner{Kind: kind, Name: name, Index: i}})
+			owner: &podspec.Owner{Kind: kind, Name: name, Index: i}})
 	}
 	return out
 }

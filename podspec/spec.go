@@ -1,4 +1,4 @@
-package pod
+package podspec
 
 import (
 	"encoding/json"
@@ -36,8 +36,8 @@ const runtimeRefPrefix = "$(podbay:"
 // address in service link variables).
 func RuntimeRef(field string) string { return runtimeRefPrefix + field + ")" }
 
-// Spec describes one pod to create: plain data, no Kubernetes types.
-type Spec struct {
+// Pod describes one pod to create: plain data, no Kubernetes types.
+type Pod struct {
 	Name        string            `json:"name"`
 	Namespace   string            `json:"namespace,omitempty"`
 	Hostname    string            `json:"hostname,omitempty"`
@@ -320,7 +320,7 @@ type File struct {
 
 // Validate checks the spec's internal consistency: names present and unique,
 // mounts referencing declared volumes, known modes and kinds.
-func (s *Spec) Validate() error {
+func (s *Pod) Validate() error {
 	var errs []error
 	if s.Name == "" {
 		errs = append(errs, errors.New("pod name is empty"))
@@ -351,7 +351,7 @@ func (s *Spec) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (s *Spec) validateVolume(v Volume, seen map[string]bool) []error {
+func (s *Pod) validateVolume(v Volume, seen map[string]bool) []error {
 	var errs []error
 	switch {
 	case v.Name == "":
@@ -380,7 +380,7 @@ func (s *Spec) validateVolume(v Volume, seen map[string]bool) []error {
 	return errs
 }
 
-func (s *Spec) validateContainer(c *Container, seen, vols map[string]bool) []error {
+func (s *Pod) validateContainer(c *Container, seen, vols map[string]bool) []error {
 	var errs []error
 	switch {
 	case c.Name == "":
@@ -411,7 +411,7 @@ func (s *Spec) validateContainer(c *Container, seen, vols map[string]bool) []err
 // ResolveRuntime replaces every RuntimeRef marker in env values, commands, args and
 // volume files with values[field]; the runtime calls it once the pod's IP and the
 // like are known.
-func (s *Spec) ResolveRuntime(values map[string]string) {
+func (s *Pod) ResolveRuntime(values map[string]string) {
 	if len(s.RuntimeFields) == 0 {
 		return
 	}

@@ -1,4 +1,4 @@
-package pod
+package podspec
 
 import (
 	"encoding/json"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func validSpec() Spec {
-	return Spec{
+func validSpec() Pod {
+	return Pod{
 		Name:          "web",
 		Network:       NetworkSpec{Mode: NetworkBridge},
 		RestartPolicy: "Always",
@@ -19,33 +19,33 @@ func validSpec() Spec {
 func TestValidate(t *testing.T) {
 	cases := []struct {
 		name   string
-		mutate func(*Spec)
+		mutate func(*Pod)
 		want   string
 	}{
-		{"valid", func(*Spec) {}, ""},
-		{"no name", func(s *Spec) { s.Name = "" }, "pod name is empty"},
-		{"no containers", func(s *Spec) { s.Containers = nil }, `pod "web": no containers`},
-		{"bad network", func(s *Spec) { s.Network.Mode = "slirp" }, `pod "web": unknown network mode "slirp"`},
-		{"bad restart", func(s *Spec) { s.RestartPolicy = "Sometimes" }, `pod "web": unknown restart policy "Sometimes"`},
-		{"duplicate container", func(s *Spec) {
+		{"valid", func(*Pod) {}, ""},
+		{"no name", func(s *Pod) { s.Name = "" }, "pod name is empty"},
+		{"no containers", func(s *Pod) { s.Containers = nil }, `pod "web": no containers`},
+		{"bad network", func(s *Pod) { s.Network.Mode = "slirp" }, `pod "web": unknown network mode "slirp"`},
+		{"bad restart", func(s *Pod) { s.RestartPolicy = "Sometimes" }, `pod "web": unknown restart policy "Sometimes"`},
+		{"duplicate container", func(s *Pod) {
 			s.InitContainers = []Container{{Name: "srv", Image: "busybox"}}
 		}, `pod "web": duplicate container "srv"`},
-		{"empty image", func(s *Spec) { s.Containers[0].Image = "" }, `pod "web": container "srv": image is empty`},
-		{"mount without volume", func(s *Spec) { s.Volumes = nil }, `pod "web": container "srv": mount "/data": no volume "data"`},
-		{"relative mount", func(s *Spec) { s.Containers[0].Mounts[0].Destination = "data" },
+		{"empty image", func(s *Pod) { s.Containers[0].Image = "" }, `pod "web": container "srv": image is empty`},
+		{"mount without volume", func(s *Pod) { s.Volumes = nil }, `pod "web": container "srv": mount "/data": no volume "data"`},
+		{"relative mount", func(s *Pod) { s.Containers[0].Mounts[0].Destination = "data" },
 			`pod "web": container "srv": mount destination "data" is not absolute`},
-		{"duplicate mount", func(s *Spec) {
+		{"duplicate mount", func(s *Pod) {
 			s.Containers[0].Mounts = append(s.Containers[0].Mounts, s.Containers[0].Mounts[0])
 		}, `pod "web": container "srv": duplicate mount destination "/data"`},
-		{"duplicate volume", func(s *Spec) { s.Volumes = append(s.Volumes, s.Volumes[0]) }, `pod "web": duplicate volume "data"`},
-		{"unknown volume kind", func(s *Spec) { s.Volumes[0].Kind = "nfs" }, `pod "web": volume "data": unknown kind "nfs"`},
-		{"hostPath without path", func(s *Spec) { s.Volumes[0] = Volume{Name: "data", Kind: VolumeHostPath} },
+		{"duplicate volume", func(s *Pod) { s.Volumes = append(s.Volumes, s.Volumes[0]) }, `pod "web": duplicate volume "data"`},
+		{"unknown volume kind", func(s *Pod) { s.Volumes[0].Kind = "nfs" }, `pod "web": volume "data": unknown kind "nfs"`},
+		{"hostPath without path", func(s *Pod) { s.Volumes[0] = Volume{Name: "data", Kind: VolumeHostPath} },
 			`pod "web": volume "data": hostPath without a path`},
-		{"pvc without claim", func(s *Spec) { s.Volumes[0] = Volume{Name: "data", Kind: VolumePVC} },
+		{"pvc without claim", func(s *Pod) { s.Volumes[0] = Volume{Name: "data", Kind: VolumePVC} },
 			`pod "web": volume "data": pvc without a claim name`},
-		{"image without reference", func(s *Spec) { s.Volumes[0] = Volume{Name: "data", Kind: VolumeImage} },
+		{"image without reference", func(s *Pod) { s.Volumes[0] = Volume{Name: "data", Kind: VolumeImage} },
 			`pod "web": volume "data": image without a reference`},
-		{"two errors", func(s *Spec) { s.Name = ""; s.Containers[0].Image = "" },
+		{"two errors", func(s *Pod) { s.Name = ""; s.Containers[0].Image = "" },
 			"pod name is empty\npod \"\": container \"srv\": image is empty"},
 	}
 	for _, tc := range cases {
@@ -95,7 +95,7 @@ func TestSpecJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Spec
+	var back Pod
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
