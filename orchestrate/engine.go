@@ -5,12 +5,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // Pods creates and removes played pods.

@@ -10,12 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // world is an in-memory engine: every part of an Engine, with a step that

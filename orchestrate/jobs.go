@@ -5,11 +5,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // startJobs records each Job of a play and starts its controller, which

@@ -8,12 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // PlayOptions are a play's choices beyond the translated objects.

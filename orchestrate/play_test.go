@@ -6,10 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // testPlay is a play of every kind of thing a play makes: two pods, a

@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
@@ -22,6 +20,7 @@ import (
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/internal/topdir"
+	"github.com/podbay/podbay/podspec"
 )
 
 // Sentinel errors of container operations.
@@ -49,58 +48,19 @@ type Manager struct {
 	warm cgroups.Warmer
 }
 
-// ContainerOptions are what `podbay create/run` accept.
-type ContainerOptions struct {
-	Name        string
-	Image       string
-	Command     []string
-	Entrypoint  []string // nil: the image's
-	EntrySet    bool     // --entrypoint was given (may be empty)
-	Env         []string
-	Volumes     []string // SRC:DST[:ro]
-	Workdir     string
-	User        string
-	Network     string // none, host, or a network name ("" = default)
-	Hostname    string
-	Memory      int64
-	CPUs        float64
-	CapAdd      []string
-	CapDrop     []string
-	ReadOnly    bool
-	Privileged  bool
-	AutoRemove  bool
-	Tty         bool
-	Interactive bool
-	Labels      map[string]string
-	Pull        image.PullOptions
-	PullPolicy  string // missing (default), always, never
-	Pod         string
-
-	// Set by kube play (pod.Container carries them); zero for the CLI.
-	Mounts             []MountOption     `json:"mounts,omitempty"`
-	NoNewPrivileges    bool              `json:"noNewPrivileges,omitempty"`
-	Sysctls            map[string]string `json:"sysctls,omitempty"`
-	SupplementalGroups []int64           `json:"supplementalGroups,omitempty"`
-	CPUShares          uint64            `json:"cpuShares,omitempty"`
-	MemoryReservation  int64             `json:"memoryReservation,omitempty"`
-	RunAsNonRoot       bool              `json:"runAsNonRoot,omitempty"`
-	StopSignal         string            `json:"stopSignal,omitempty"`
-	StopTimeout        int64             `json:"stopTimeout,omitempty"` // seconds; the pod's grace period
-	Init               bool              `json:"init,omitempty"`        // an init container: runs to completion first
-	// Seccomp is "" (the runtime default, as Podman), "unconfined", or a
-	// Kubernetes profile: RuntimeDefault, Unconfined, Localhost/<file>.
-	Seccomp   string             `json:"seccomp,omitempty"`
-	ProcMount string             `json:"procMount,omitempty"` // Unmasked: no masked or read-only /proc paths
-	Kube      *podspec.Container `json:"kube,omitempty"`      // the Kubernetes container it was played from
-}
-
-// MountOption is one mount of a played container: a bind mount of a
-// prepared volume directory or file, or a tmpfs.
-type MountOption struct {
-	Type        string   `json:"type"` // bind or tmpfs
-	Source      string   `json:"source,omitempty"`
-	Destination string   `json:"destination"`
-	Options     []string `json:"options,omitempty"`
+// CreateOptions describe a container to create.
+type CreateOptions struct {
+	// Spec is the container's own pod (podspec.Pod.View): one container, the
+	// volumes it mounts and, for a standalone container, its pod-level
+	// settings (network, host name, restart policy, grace period). For a
+	// container of a pod, the pod's own settings apply.
+	Spec podspec.Pod
+	// Pod is the pod (name or ID) the container joins; "" for none. A
+	// container the pod's spec does not hold yet (run --pod) is added to it.
+	Pod        string
+	Pull       image.PullOptions
+	Labels     map[string]string
+	AutoRemove bool
 }
 
 func (m *Manager) containerDir(id string) string { return filepath.Join(m.Root, "containers", id) }
@@ -140,21 +100,26 @@ func (m *Manager) resolveImage(ctx context.Context, ref, policy string, opts ima
 
 // Create makes a container: its record, root filesystem and OCI bundle.
 // On any error nothing is left behind.
-func (m *Manager) Create(ctx context.Context, o ContainerOptions) (c *state.Container, err error) {
-	return m.create(ctx, o, NewID())
+func (m *Manager) Create(ctx context.Context, o CreateOptions) (c *state.Container, err error) {
+	return m.create(ctx, o, NewID(), nil)
 }
 
-// create is Create with the new container's id chosen by the caller.
-func (m *Manager) create(ctx context.Context, o ContainerOptions, id string) (c *state.Container, err error) {
-	randomName := o.Name == ""
-	if randomName {
-		o.Name = RandomName()
+// create is Create with the new container's id chosen by the caller and,
+// for a played pod, its volumes prepared already (nil: prepared here).
+func (m *Manager) create(ctx context.Context, o CreateOptions, id string, vols map[string]preparedVolume) (c *state.Container, err error) {
+	ctr := o.Spec.Container()
+	if ctr == nil {
+		return nil, errors.New("creating a container: the spec has none")
 	}
-	if err := CheckName(o.Name); err != nil {
+	randomName := ctr.RuntimeName == ""
+	if randomName {
+		ctr.RuntimeName = RandomName()
+	}
+	if err := CheckName(ctr.RuntimeName); err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
-	img, err := m.resolveImage(ctx, o.Image, o.PullPolicy, o.Pull)
+	img, err := m.resolveImage(ctx, ctr.Image, pullPolicyOf(ctr.PullPolicy), o.Pull)
 	if err != nil {
 		return nil, err
 	}
@@ -164,23 +129,24 @@ func (m *Manager) create(ctx context.Context, o ContainerOptions, id string) (c 
 		if p, err = m.LookupPod(ctx, o.Pod); err != nil {
 			return nil, err
 		}
-		if o.Network != "" && o.Network != "none" && o.Network != "pod" {
+		if mode := o.Spec.Network.Mode; mode == podspec.NetworkHost {
 			return nil, fmt.Errorf("container in pod %s: the network is the pod's; drop --network", p.Name)
 		}
 	}
 	c = &state.Container{
-		ID: id, Name: o.Name, Image: firstName(img, o.Image), ImageID: img.ID, Created: time.Now().UTC(),
+		ID: id, Name: ctr.RuntimeName, Image: firstName(img, ctr.Image), ImageID: img.ID, Created: time.Now().UTC(),
 		Bundle: m.containerDir(id), Rootfs: filepath.Join(m.containerRunDir(id), "rootfs"),
 		Upper: filepath.Join(m.containerDir(id), "upper"), LogPath: filepath.Join(m.containerDir(id), "ctr.log"),
 		Runtime: m.Runtime.Path(), State: state.StateCreated, AutoRemove: o.AutoRemove, Labels: o.Labels,
+		StopSignal: firstNonEmpty(ctr.StopSignal, img.Config.Config.StopSignal),
 	}
 	if p != nil {
 		c.PodID, c.PodName = p.ID, p.Name
 	}
-	if o.StopSignal == "" {
-		o.StopSignal = img.Config.Config.StopSignal
+	view := o.Spec
+	if c.Config, err = json.Marshal(view); err != nil {
+		return nil, fmt.Errorf("container %s: recording its spec: %w", c.Name, err)
 	}
-	c.Config, _ = json.Marshal(o)
 	err = m.claim(ctx, c)
 	for try := 0; randomName && errors.Is(err, state.ErrNameInUse) && try < 10; try++ {
 		c.Name = RandomName()
@@ -195,12 +161,27 @@ func (m *Manager) create(ctx context.Context, o ContainerOptions, id string) (c 
 			err = errors.Join(err, m.removeFiles(context.WithoutCancel(ctx), rec))
 		}
 	}()
+	if p != nil {
+		// The container sees its pod's settings; one made on the command
+		// line joins the pod's spec, which generate exports.
+		if view, err = m.joinPodSpec(ctx, p.ID, c.Name, view); err != nil {
+			return nil, err
+		}
+		if c.Config, err = json.Marshal(view); err != nil {
+			return nil, err
+		}
+	}
 	m.Log.Debug("claimed", "took", time.Since(t0))
+	if vols == nil {
+		if vols, err = m.prepareVolumes(ctx, c.PodID, &view); err != nil {
+			return nil, err
+		}
+	}
 	if err := m.prepareRootfs(ctx, c, img); err != nil {
 		return nil, err
 	}
 	m.Log.Debug("mounted", "took", time.Since(t0))
-	spec, err := m.buildSpec(ctx, c, img, o)
+	spec, err := m.buildSpec(ctx, c, img, &view, vols)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +207,17 @@ func (m *Manager) create(ctx context.Context, o ContainerOptions, id string) (c 
 		return nil, err
 	}
 	return c, nil
+}
+
+// pullPolicyOf maps a Kubernetes pull policy to resolveImage's.
+func pullPolicyOf(p string) string {
+	switch p {
+	case "Always":
+		return "always"
+	case "Never":
+		return "never"
+	}
+	return "missing"
 }
 
 // StateCreating marks a record whose creation is in progress; the creator's
@@ -316,7 +308,7 @@ func (m *Manager) removeFiles(ctx context.Context, c *state.Container) error {
 			return nil // the pod is gone already
 		}
 		p.Containers = slices.DeleteFunc(p.Containers, func(id string) bool { return id == c.ID })
-		return tx.PutPod(p)
+		return leavePodSpec(tx, p, c.Name)
 	})
 	return errors.Join(append(errs, err)...)
 }
@@ -529,16 +521,12 @@ func (m *Manager) restartedByMonitor(ctx context.Context, c *state.Container) (*
 }
 
 // restartPolicy is what the monitor applies to c.
-func (m *Manager) restartPolicy(ctx context.Context, c *state.Container) string {
-	o := ContainerOptionsOf(c)
-	if c.Infra || o.Kube == nil {
+func (m *Manager) restartPolicy(_ context.Context, c *state.Container) string {
+	if c.Infra {
 		return "Never"
 	}
-	var po PodOptions
-	if p, err := m.LookupPod(ctx, c.PodID); err == nil {
-		po = podOptions(p)
-	}
-	return restartPolicyOf(o, po)
+	v := ViewOf(c)
+	return v.ContainerRestartPolicy()
 }
 
 // exitFileWait bounds the wait for a live monitor's exit record. The

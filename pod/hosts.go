@@ -3,7 +3,6 @@ package pod
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
 // podEtc are the files every container of a pod shares.
@@ -19,30 +19,20 @@ func (m *Manager) podEtc(podID string) etcFiles {
 	return etcFiles{hosts: filepath.Join(dir, "hosts"), resolv: filepath.Join(dir, "resolv.conf"), hostname: filepath.Join(dir, "hostname")}
 }
 
-func parseAddHost(s string) (string, string, error) {
-	name, ip, ok := strings.Cut(s, ":")
-	if !ok || name == "" {
-		return "", "", fmt.Errorf("--add-host %q: want NAME:IP", s)
-	}
-	if _, err := netip.ParseAddr(ip); err != nil {
-		return "", "", fmt.Errorf("--add-host %q: %w", s, err)
-	}
-	return name, ip, nil
-}
-
 // writePodEtc writes the pod's /etc/hosts base (its own names and
 // --add-host entries), resolv.conf and hostname, then refreshes the hosts
 // files of every pod on the network so that they know each other by name.
-func (m *Manager) writePodEtc(ctx context.Context, p *state.Pod, o PodOptions, att *network.Attachment) error {
+func (m *Manager) writePodEtc(ctx context.Context, p *state.Pod, o *podspec.Pod, att *network.Attachment) error {
 	f := m.podEtc(p.ID)
 	if err := os.MkdirAll(m.podRunDir(p.ID), 0o755); err != nil {
 		return err
 	}
-	hostname := o.hostname()
+	hostname := o.HostnameOrName()
+	hostNet := o.NetworkName() == podspec.NetworkHost
 	var b strings.Builder
 	b.WriteString("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n")
 	switch {
-	case o.Network == "host":
+	case hostNet:
 		if h, err := os.ReadFile("/etc/hosts"); err == nil {
 			b.Reset()
 			b.Write(h)
@@ -52,9 +42,8 @@ func (m *Manager) writePodEtc(ctx context.Context, p *state.Pod, o PodOptions, a
 	default:
 		fmt.Fprintf(&b, "127.0.1.1\t%s %s\n", hostname, p.Name)
 	}
-	for _, h := range o.AddHosts {
-		name, ip, _ := parseAddHost(h)
-		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
+	for _, h := range o.Network.HostAliases {
+		fmt.Fprintf(&b, "%s\t%s\n", h.IP, strings.Join(h.Names, " "))
 	}
 	resolv, err := podResolvConf(o)
 	if err != nil {
@@ -68,41 +57,42 @@ func (m *Manager) writePodEtc(ctx context.Context, p *state.Pod, o PodOptions, a
 	if err := writeInPlace(f.hosts, []byte(b.String())); err != nil {
 		return err
 	}
-	if o.Network == "host" || o.Network == "none" {
+	if !onNetwork(o) {
 		return nil
 	}
-	return m.refreshPeerHosts(ctx, o.Network)
+	return m.refreshPeerHosts(ctx, o.NetworkName())
 }
 
-func podResolvConf(o PodOptions) (string, error) {
-	if len(o.DNS) == 0 && len(o.DNSSearch) == 0 && len(o.DNSOpts) == 0 {
-		return hostResolvConf(o.Network == "host")
+func podResolvConf(o *podspec.Pod) (string, error) {
+	dns := o.Network.DNS
+	if len(dns.Servers) == 0 && len(dns.Searches) == 0 && len(dns.Options) == 0 {
+		return hostResolvConf(o.NetworkName() == podspec.NetworkHost)
 	}
 	base, err := hostResolvConf(false)
 	if err != nil {
 		return "", err
 	}
 	var b strings.Builder
-	search := o.DNSSearch
+	search := dns.Searches
 	for _, line := range strings.Split(base, "\n") {
 		f := strings.Fields(line)
 		switch {
 		case len(f) == 0:
-		case f[0] == "nameserver" && len(o.DNS) > 0, f[0] == "options" && len(o.DNSOpts) > 0:
+		case f[0] == "nameserver" && len(dns.Servers) > 0, f[0] == "options" && len(dns.Options) > 0:
 		case f[0] == "search" && len(search) == 0:
 			search = f[1:]
 		case f[0] != "search":
 			b.WriteString(line + "\n")
 		}
 	}
-	for _, s := range o.DNS {
+	for _, s := range dns.Servers {
 		fmt.Fprintf(&b, "nameserver %s\n", s)
 	}
 	if len(search) > 0 {
 		fmt.Fprintf(&b, "search %s\n", strings.Join(search, " "))
 	}
-	if len(o.DNSOpts) > 0 {
-		fmt.Fprintf(&b, "options %s\n", strings.Join(o.DNSOpts, " "))
+	if len(dns.Options) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(dns.Options, " "))
 	}
 	return b.String(), nil
 }

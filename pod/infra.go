@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -14,6 +15,7 @@ import (
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
 // netnsPath is where a pod's network namespace is bind-mounted.
@@ -43,7 +45,7 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 		return nil
 	}
 	defer m.warm.Hold()()
-	o := st.Options
+	o := &st.Spec
 	netns, err := m.setupNetNS(st.Pod, o)
 	if err != nil {
 		return err
@@ -90,7 +92,7 @@ func (m *Manager) lockInfra(podID string) (unlock func(), err error) {
 
 // startInfra writes the infra's bundle and starts it (pre: the pod's
 // monitor, prelaunched, or nil).
-func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o PodOptions, pre *monitor.Pending) error {
+func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o *podspec.Pod, pre *monitor.Pending) error {
 	spec, err := m.infraSpec(st, o)
 	if err != nil {
 		return err
@@ -104,8 +106,8 @@ func (m *Manager) startInfra(ctx context.Context, st *PodStatus, o PodOptions, p
 
 // setupNetNS makes the pod's network namespace ("" for the host's); with
 // network "none" it only brings up lo in it.
-func (m *Manager) setupNetNS(p *state.Pod, o PodOptions) (string, error) {
-	if o.Network == "host" {
+func (m *Manager) setupNetNS(p *state.Pod, o *podspec.Pod) (string, error) {
+	if o.NetworkName() == podspec.NetworkHost {
 		return "", nil
 	}
 	path := m.netnsPath(p.ID)
@@ -116,7 +118,7 @@ func (m *Manager) setupNetNS(p *state.Pod, o PodOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if o.Network == "none" {
+	if o.NetworkName() == podspec.NetworkNone {
 		if err := network.SetupLoopback(path); err != nil {
 			return "", errors.Join(err, network.RemoveNetNS(path))
 		}
@@ -126,13 +128,13 @@ func (m *Manager) setupNetNS(p *state.Pod, o PodOptions) (string, error) {
 
 // attachNetwork runs the CNI ADD of the pod's network for netns; nothing
 // for host and none. On error the namespace is removed.
-func (m *Manager) attachNetwork(ctx context.Context, p *state.Pod, o PodOptions, netns string) (*network.Attachment, error) {
-	if o.Network == "host" || o.Network == "none" {
+func (m *Manager) attachNetwork(ctx context.Context, p *state.Pod, o *podspec.Pod, netns string) (*network.Attachment, error) {
+	if !onNetwork(o) {
 		return nil, nil
 	}
 	att, err := m.Networks.Attach(ctx, network.AttachOptions{
-		ContainerID: p.ID, Name: p.Name, NetNS: netns, Network: o.Network, Ports: o.Ports,
-		Aliases: []string{o.hostname()},
+		ContainerID: p.ID, Name: p.Name, NetNS: netns, Network: o.NetworkName(), Ports: portMappings(o.Network.Ports),
+		Aliases: []string{o.HostnameOrName()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: %w", p.Name, err)
@@ -140,19 +142,35 @@ func (m *Manager) attachNetwork(ctx context.Context, p *state.Pod, o PodOptions,
 	return att, nil
 }
 
-func (m *Manager) teardownNetwork(ctx context.Context, p *state.Pod, o PodOptions) error {
-	if o.Network == "host" {
+func (m *Manager) teardownNetwork(ctx context.Context, p *state.Pod, o *podspec.Pod) error {
+	if o.NetworkName() == podspec.NetworkHost {
 		return nil
 	}
 	var errs []error
-	if o.Network != "none" {
-		errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: p.ID, Network: o.Network, NetNS: m.netnsPath(p.ID)}))
+	if onNetwork(o) {
+		errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: p.ID, Network: o.NetworkName(), NetNS: m.netnsPath(p.ID)}))
 	}
 	errs = append(errs, network.RemoveNetNS(m.netnsPath(p.ID)))
-	if o.Network != "none" {
-		errs = append(errs, m.refreshPeerHosts(ctx, o.Network))
+	if onNetwork(o) {
+		errs = append(errs, m.refreshPeerHosts(ctx, o.NetworkName()))
 	}
 	return errors.Join(errs...)
+}
+
+// onNetwork tells whether a pod joins a CNI network (not host, not none).
+func onNetwork(o *podspec.Pod) bool {
+	n := o.NetworkName()
+	return n != podspec.NetworkHost && n != podspec.NetworkNone
+}
+
+// portMappings are a pod's published ports as the network publishes them.
+func portMappings(ports []podspec.PortMapping) []network.PortMapping {
+	out := make([]network.PortMapping, 0, len(ports))
+	for _, p := range ports {
+		out = append(out, network.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort,
+			Protocol: strings.ToLower(p.Protocol)})
+	}
+	return out
 }
 
 // stopInfra stops the infra and releases the pod's network.
@@ -165,7 +183,7 @@ func (m *Manager) stopInfra(ctx context.Context, st *PodStatus) error {
 		_, err := m.Stop(ctx, st.Infra.ID, StopOptions{Timeout: 5 * time.Second})
 		errs = append(errs, err)
 	}
-	errs = append(errs, m.teardownNetwork(ctx, st.Pod, st.Options))
+	errs = append(errs, m.teardownNetwork(ctx, st.Pod, &st.Spec))
 	return errors.Join(errs...)
 }
 
@@ -196,7 +214,7 @@ func ensureInfraRootfs(rootfs string) error {
 
 // infraSpec runs the pause mode of podbay-monitor, bind-mounted read-only
 // into an empty root filesystem: no pause image is needed.
-func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
+func (m *Manager) infraSpec(st *PodStatus, o *podspec.Pod) (*specs.Spec, error) {
 	rootfs := st.Infra.Rootfs
 	if err := ensureInfraRootfs(rootfs); err != nil {
 		return nil, err
@@ -210,10 +228,10 @@ func (m *Manager) infraSpec(st *PodStatus, o PodOptions) (*specs.Spec, error) {
 		runtime.WithCapDrop("ALL"),
 		runtime.WithNoNewPrivileges(),
 	}
-	if o.Network == "host" {
+	if o.NetworkName() == podspec.NetworkHost {
 		opts = append(opts, runtime.WithHostNamespace(specs.NetworkNamespace), runtime.WithHostNamespace(specs.UTSNamespace))
 	} else {
-		opts = append(opts, runtime.WithNamespacePath(specs.NetworkNamespace, m.netnsPath(st.Pod.ID)), runtime.WithHostname(o.hostname()))
+		opts = append(opts, runtime.WithNamespacePath(specs.NetworkNamespace, m.netnsPath(st.Pod.ID)), runtime.WithHostname(o.HostnameOrName()))
 	}
 	if o.HostIPC {
 		opts = append(opts, runtime.WithHostNamespace(specs.IPCNamespace))
@@ -242,10 +260,11 @@ func (m *Manager) joinPod(ctx context.Context, c *state.Container, st *PodStatus
 	if err != nil {
 		return err
 	}
-	o := st.Options
+	o := &st.Spec
+	hostNet := o.NetworkName() == podspec.NetworkHost
 	join := map[specs.LinuxNamespaceType]bool{
-		specs.IPCNamespace: o.shares("ipc"), specs.UTSNamespace: o.shares("uts") && o.Network != "host",
-		specs.PIDNamespace: o.shares("pid"),
+		specs.IPCNamespace: o.Shares("ipc"), specs.UTSNamespace: o.Shares("uts") && !hostNet,
+		specs.PIDNamespace: o.Shares("pid"),
 	}
 	var opts []runtime.SpecOpt
 	for typ, share := range join {
@@ -257,7 +276,7 @@ func (m *Manager) joinPod(ctx context.Context, c *state.Container, st *PodStatus
 			opts = append(opts, runtime.WithNamespacePath(typ, fmt.Sprintf("/proc/%d/ns/%s", infra.Pid, nsFile(typ))))
 		}
 	}
-	if o.Network == "host" {
+	if hostNet {
 		opts = append(opts, runtime.WithHostNamespace(specs.NetworkNamespace))
 	} else {
 		opts = append(opts, runtime.WithNamespacePath(specs.NetworkNamespace, m.netnsPath(st.Pod.ID)))
@@ -287,11 +306,11 @@ func (m *Manager) PodIP(ctx context.Context, st *PodStatus) (string, error) {
 // PodAttachment is the pod's attachment to its network: nil for host and
 // none, and while the pod has no network namespace.
 func (m *Manager) PodAttachment(ctx context.Context, p *state.Pod) (*network.Attachment, error) {
-	o := podOptions(p)
-	if o.Network == "host" || o.Network == "none" {
+	o := SpecOf(p)
+	if !onNetwork(&o) {
 		return nil, nil
 	}
-	n, err := m.Networks.Get(ctx, o.Network)
+	n, err := m.Networks.Get(ctx, o.NetworkName())
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
 // Job outcomes, as Kubernetes names the conditions.

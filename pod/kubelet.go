@@ -1,41 +1,34 @@
 package pod
 
 import (
-	"context"
 	"time"
-
-	"github.com/podbay/podbay/podspec"
 
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
-// kubeletPart hands a played container's lifecycle to its pod's monitor:
-// the pod's restart policy (Always for native sidecars, none for other
-// init containers: kube play runs those to completion itself), probes made
-// from the pod's network namespace, postStart and preStop hooks, the stop
-// signal and the pod's grace period.
-func (m *Manager) kubeletPart(ctx context.Context, c *state.Container, o ContainerOptions, mc monitor.Container) (monitor.Container, error) {
-	kc := o.Kube
-	p, err := m.LookupPod(ctx, c.PodID)
-	if err != nil {
-		return mc, err
-	}
-	po := podOptions(p)
-	mc.Restart, mc.Sidecar = restartPolicyOf(o, po), kc.IsSidecar()
-	if po.Network != podspec.NetworkHost {
+// kubeletPart hands a container's lifecycle to its monitor: its restart
+// policy (Always for native sidecars, none for other init containers:
+// kube play runs those to completion itself), probes made from the pod's
+// network namespace, postStart and preStop hooks, the stop signal and the
+// grace period.
+func (m *Manager) kubeletPart(c *state.Container, view *podspec.Pod, mc monitor.Container) monitor.Container {
+	kc := view.Container()
+	mc.Restart, mc.Sidecar = view.ContainerRestartPolicy(), view.IsSidecar()
+	if c.PodID != "" && view.NetworkName() != podspec.NetworkHost {
 		mc.NetNS = m.netnsPath(c.PodID)
 	}
 	mc.Probes = monitor.Probes{Liveness: probeOf(kc.Liveness), Readiness: probeOf(kc.Readiness), Startup: probeOf(kc.Startup)}
 	mc.PostStart, mc.PreStop = handlerOf(kc.Lifecycle.PostStart), handlerOf(kc.Lifecycle.PreStop)
-	if kc.StopSignal != "" {
-		mc.StopSignal = int(signalNum(kc.StopSignal))
+	if sig := signalNum(c.StopSignal); sig != 0 {
+		mc.StopSignal = int(sig)
 	}
-	mc.GracePeriod = time.Duration(o.StopTimeout) * time.Second
-	if o.StopTimeout == 0 {
+	mc.GracePeriod = time.Duration(view.TerminationGracePeriodSeconds) * time.Second
+	if view.TerminationGracePeriodSeconds == 0 {
 		mc.GracePeriod = time.Millisecond // 0 in Kubernetes: kill at once
 	}
-	return mc, nil
+	return mc
 }
 
 func probeOf(p *podspec.Probe) *monitor.Probe {

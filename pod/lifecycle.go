@@ -74,7 +74,7 @@ func (m *Manager) start(ctx context.Context, ref string, pre *monitor.Pending) (
 // A standalone container's monitor is started first and waits for its
 // config, so that its exec and start-up overlap the creation. On error
 // nothing is left behind.
-func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container, error) {
+func (m *Manager) Run(ctx context.Context, o CreateOptions) (*state.Container, error) {
 	defer m.warm.Hold()()
 	id := NewID()
 	var pre *monitor.Pending
@@ -95,7 +95,7 @@ func (m *Manager) Run(ctx context.Context, o ContainerOptions) (*state.Container
 			}
 		}
 	}
-	c, err := m.create(ctx, o, id)
+	c, err := m.create(ctx, o, id, nil)
 	if infraUp != nil {
 		infraErr := <-infraUp
 		if err != nil && infraErr == nil {
@@ -318,7 +318,7 @@ func (m *Manager) awaitMonitorGone(ctx context.Context, c *state.Container) erro
 // stopSignalOf is the container's stop signal (from its image or its
 // Kubernetes spec), SIGTERM by default.
 func stopSignalOf(c *state.Container) syscall.Signal {
-	if sig := signalNum(ContainerOptionsOf(c).StopSignal); sig != 0 {
+	if sig := signalNum(c.StopSignal); sig != 0 {
 		return sig
 	}
 	return syscall.SIGTERM

@@ -2,12 +2,10 @@ package pod
 
 import (
 	"context"
-	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"github.com/podbay/podbay/podspec"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -61,8 +59,9 @@ func (m *Manager) directDeleteCgroup(c *state.Container) string {
 	return ""
 }
 
-// monitorContainer describes c to its monitor: files, and for a played
-// container the kubelet's part (restart policy, probes, hooks, grace).
+// monitorContainer describes c to its monitor: its files, its terminal
+// and stdin, and the kubelet's part (restart policy, probes, hooks, stop
+// signal and grace period).
 func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (monitor.Container, error) {
 	mc := monitor.Container{ID: c.ID, Bundle: c.Bundle, LogPath: c.LogPath, ExitFile: m.exitFile(c.ID), Rootfs: c.Rootfs,
 		Cgroup: m.directDeleteCgroup(c)}
@@ -70,12 +69,13 @@ func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (mon
 		mc.Rootfs = ""
 		return mc, nil
 	}
-	o := ContainerOptionsOf(c)
-	mc.Terminal, mc.Stdin = o.Tty, o.Interactive && !o.Tty
-	if o.Kube == nil {
-		return mc, nil
+	view := ViewOf(c)
+	ctr := view.Container()
+	if ctr == nil {
+		return mc, fmt.Errorf("container %s: its record holds no spec", c.Name)
 	}
-	return m.kubeletPart(ctx, c, o, mc)
+	mc.Terminal, mc.Stdin = ctr.TTY, ctr.Stdin && !ctr.TTY
+	return m.kubeletPart(c, &view, mc), nil
 }
 
 // status reads the monitor's view of a running container (its pid after
@@ -87,31 +87,6 @@ func (m *Manager) status(c *state.Container) *monitor.Status {
 		return nil
 	}
 	return st
-}
-
-// ContainerOptionsOf decodes the options a container was created with.
-func ContainerOptionsOf(c *state.Container) ContainerOptions {
-	var o ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
-	return o
-}
-
-// restartPolicyOf is the restart policy the monitor applies to a container:
-// Always for native sidecars, Never for other init containers (kube play runs
-// them to completion) and for containers made on the command line, else the
-// played pod's (Always when it names none).
-func restartPolicyOf(o ContainerOptions, po PodOptions) string {
-	switch {
-	case o.Kube == nil, o.Init && !o.Kube.IsSidecar():
-		return "Never"
-	case o.Kube.IsSidecar():
-		return "Always"
-	}
-	var spec podspec.Pod
-	if len(po.Source) > 0 && json.Unmarshal(po.Source, &spec) == nil && spec.RestartPolicy != "" {
-		return spec.RestartPolicy
-	}
-	return "Always"
 }
 
 // signalNum reads a stop signal as Kubernetes and images spell it ("TERM",

@@ -2,19 +2,14 @@ package pod
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/image"
-	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
 // PlayOptions tune PlayPod.
@@ -35,7 +30,7 @@ type PlayedPod struct {
 // containers started in parallel. On error everything it made is removed.
 func (m *Manager) PlayPod(ctx context.Context, spec podspec.Pod, o PlayOptions) (played *PlayedPod, err error) {
 	defer m.warm.Hold()()
-	p, err := m.CreatePod(ctx, m.podOptionsOf(&spec, o))
+	p, err := m.CreatePod(ctx, recordedSpec(spec))
 	if err != nil {
 		return nil, err
 	}
@@ -114,37 +109,14 @@ func hostName() string {
 	return h
 }
 
-// podOptionsOf maps a translated pod onto the pod-level options.
-func (m *Manager) podOptionsOf(spec *podspec.Pod, o PlayOptions) PodOptions {
-	po := PodOptions{Name: spec.Name, Hostname: spec.Hostname, Labels: spec.Labels}
-	switch spec.Network.Mode {
-	case podspec.NetworkHost, podspec.NetworkNone:
-		po.Network = spec.Network.Mode
-	default:
-		if len(spec.Network.Networks) > 0 {
-			po.Network = spec.Network.Networks[0]
-		}
-		if o.Network != "" {
-			po.Network = o.Network
-		}
+// recordedSpec is the spec a pod's record keeps: without the projected
+// volumes' files, which are written once, at creation, and may be large.
+func recordedSpec(spec podspec.Pod) podspec.Pod {
+	spec.Volumes = append([]podspec.Volume(nil), spec.Volumes...)
+	for i := range spec.Volumes {
+		spec.Volumes[i].Files = nil
 	}
-	for _, p := range spec.Network.Ports {
-		po.Ports = append(po.Ports, network.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: strings.ToLower(p.Protocol)})
-	}
-	for _, ha := range spec.Network.HostAliases {
-		for _, n := range ha.Names {
-			po.AddHosts = append(po.AddHosts, n+":"+ha.IP)
-		}
-	}
-	dns := spec.Network.DNS
-	po.DNS, po.DNSSearch, po.DNSOpts = dns.Servers, dns.Searches, dns.Options
-	po.HostIPC, po.HostPID = spec.HostIPC, spec.HostPID
-	po.Share = []string{"net", "ipc", "uts"}
-	if spec.ShareProcessNamespace {
-		po.Share = append(po.Share, "pid")
-	}
-	po.Source, _ = json.Marshal(spec)
-	return po
+	return spec
 }
 
 func (m *Manager) createPlayedContainers(ctx context.Context, p *state.Pod, spec *podspec.Pod, o PlayOptions, played *PlayedPod) error {
@@ -152,71 +124,22 @@ func (m *Manager) createPlayedContainers(ctx context.Context, p *state.Pod, spec
 	if err != nil {
 		return err
 	}
-	all := append(append([]podspec.Container{}, spec.InitContainers...), spec.Containers...)
-	for i := range all {
-		kc := &all[i]
-		co, err := containerOptionsOf(spec, kc, i < len(spec.InitContainers), vols)
-		if err != nil {
-			return err
+	for _, list := range [][]podspec.Container{spec.InitContainers, spec.Containers} {
+		for i := range list {
+			kc := &list[i]
+			view, _ := spec.View(kc.Name)
+			view.Source = nil
+			c, err := m.create(ctx, CreateOptions{Spec: view, Pod: p.ID, Pull: o.Pull}, NewID(), vols)
+			if err != nil {
+				return fmt.Errorf("pod %s: container %s: %w", spec.Name, kc.Name, err)
+			}
+			played.Containers = append(played.Containers, c)
 		}
-		co.Pod, co.Pull = p.ID, o.Pull
-		c, err := m.Create(ctx, co)
-		if err != nil {
-			return fmt.Errorf("pod %s: container %s: %w", spec.Name, kc.Name, err)
-		}
-		played.Containers = append(played.Containers, c)
 	}
 	return nil
 }
 
-// containerOptionsOf maps a translated container onto container options.
-func containerOptionsOf(spec *podspec.Pod, kc *podspec.Container, init bool, vols map[string]preparedVolume) (ContainerOptions, error) {
-	sec := kc.Security
-	co := ContainerOptions{
-		Name: firstNonEmpty(kc.RuntimeName, spec.Name+"-"+kc.Name), Image: kc.Image, Command: kc.Args,
-		Workdir: kc.WorkingDir, Privileged: sec.Privileged, ReadOnly: sec.ReadOnlyRootfs,
-		CapAdd: sec.CapAdd, CapDrop: sec.CapDrop, Network: "pod", StopSignal: kc.StopSignal,
-		StopTimeout: spec.TerminationGracePeriodSeconds, Init: init, Kube: kc,
-		PullPolicy: map[string]string{"Always": "always", "Never": "never"}[kc.PullPolicy],
-		Sysctls:    spec.Security.Sysctls, SupplementalGroups: spec.Security.SupplementalGroups,
-		Seccomp:   firstNonEmpty(sec.SeccompProfile, spec.Security.SeccompProfile),
-		ProcMount: sec.ProcMount,
-		Tty:       kc.TTY, Interactive: kc.Stdin,
-	}
-	if len(kc.Command) > 0 {
-		co.EntrySet, co.Entrypoint = true, kc.Command
-	}
-	for _, e := range kc.Env {
-		co.Env = append(co.Env, e.Name+"="+e.Value)
-	}
-	if sec.RunAsUser != nil {
-		co.User = strconv.FormatInt(*sec.RunAsUser, 10)
-		if sec.RunAsGroup != nil {
-			co.User += ":" + strconv.FormatInt(*sec.RunAsGroup, 10)
-		}
-	}
-	if spec.Security.FSGroup != nil {
-		co.SupplementalGroups = append(co.SupplementalGroups, *spec.Security.FSGroup)
-	}
-	co.RunAsNonRoot = sec.RunAsNonRoot != nil && *sec.RunAsNonRoot
-	co.NoNewPrivileges = sec.AllowPrivilegeEscalation != nil && !*sec.AllowPrivilegeEscalation
-	r := kc.Resources
-	co.Memory, co.MemoryReservation = r.MemoryLimit, r.MemoryRequest
-	if r.CPULimit > 0 {
-		co.CPUs = float64(r.CPULimit) / 1000
-	}
-	if r.CPURequest > 0 {
-		co.CPUShares = uint64(max(2, r.CPURequest*1024/1000))
-	}
-	mounts, err := mountOptions(kc, vols)
-	if err != nil {
-		return co, err
-	}
-	co.Mounts = mounts
-	return co, nil
-}
-
-func isInit(c *state.Container) bool { return ContainerOptionsOf(c).Init }
+func isInit(c *state.Container) bool { v := ViewOf(c); return v.IsInit() }
 
 // runInitContainers runs the init containers in order, each to success.
 func (m *Manager) runInitContainers(ctx context.Context, played *PlayedPod) error {
@@ -275,10 +198,7 @@ func (m *Manager) PullAll(ctx context.Context, imgs []ImagePull, o image.PullOpt
 
 // isSidecar tells whether c is a native sidecar: an init container with
 // restartPolicy Always.
-func isSidecar(c *state.Container) bool {
-	o := ContainerOptionsOf(c)
-	return o.Init && o.Kube != nil && o.Kube.IsSidecar()
-}
+func isSidecar(c *state.Container) bool { v := ViewOf(c); return v.IsSidecar() }
 
 // stopOrder splits a pod's containers into the app containers, stopped
 // first, and the native sidecars, stopped after them.

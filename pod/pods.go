@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/monitor"
-	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
 // Pod states, as Podman names them.
@@ -28,55 +27,27 @@ const (
 // ErrPodRunning refuses removing a running pod without force.
 var ErrPodRunning = errors.New("pod is running")
 
-// PodOptions are what `podbay pod create` accepts; they are kept in the
-// pod's record.
-type PodOptions struct {
-	Name      string                `json:"name"`
-	Hostname  string                `json:"hostname,omitempty"`
-	Network   string                `json:"network,omitempty"` // "" (the default network), host, none, or a network name
-	Ports     []network.PortMapping `json:"ports,omitempty"`
-	AddHosts  []string              `json:"addHosts,omitempty"` // NAME:IP
-	DNS       []string              `json:"dns,omitempty"`
-	DNSSearch []string              `json:"dnsSearch,omitempty"`
-	DNSOpts   []string              `json:"dnsOptions,omitempty"`
-	Share     []string              `json:"share,omitempty"` // namespaces shared: net, ipc, uts, pid
-	HostIPC   bool                  `json:"hostIPC,omitempty"`
-	HostPID   bool                  `json:"hostPID,omitempty"`
-	Labels    map[string]string     `json:"labels,omitempty"`
-	// Source keeps what a pod was made from (a Kubernetes spec, for generate).
-	Source json.RawMessage `json:"source,omitempty"`
-}
-
-func (o *PodOptions) shares(ns string) bool {
-	if len(o.Share) == 0 {
-		return ns != "pid"
-	}
-	return slices.Contains(o.Share, ns)
-}
-
-func (o *PodOptions) hostname() string { return firstNonEmpty(o.Hostname, o.Name) }
-
 // podRunDir holds a pod's /etc files while it runs.
 func (m *Manager) podRunDir(id string) string { return filepath.Join(m.Runroot, "pods", id) }
 
-// CreatePod records a pod and its infra container; nothing runs yet.
-func (m *Manager) CreatePod(ctx context.Context, o PodOptions) (*state.Pod, error) {
-	if o.Name == "" {
-		o.Name = RandomName()
+// CreatePod records a pod (its spec, kept for its containers and for
+// generate) and its infra container; nothing runs yet. A pod made on the
+// command line has no containers yet: run --pod adds them to its spec.
+func (m *Manager) CreatePod(ctx context.Context, spec podspec.Pod) (*state.Pod, error) {
+	if spec.Name == "" {
+		spec.Name = RandomName()
 	}
-	if err := CheckName(o.Name); err != nil {
+	if err := CheckName(spec.Name); err != nil {
 		return nil, err
 	}
-	if err := m.checkPodNetwork(ctx, &o); err != nil {
+	if err := m.checkPodNetwork(ctx, &spec); err != nil {
 		return nil, err
 	}
-	for _, h := range o.AddHosts {
-		if _, _, err := parseAddHost(h); err != nil {
-			return nil, err
-		}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("pod %s: recording its spec: %w", spec.Name, err)
 	}
-	spec, _ := json.Marshal(o)
-	p := &state.Pod{ID: NewID(), Name: o.Name, Created: time.Now().UTC(), Labels: o.Labels, Spec: spec}
+	p := &state.Pod{ID: NewID(), Name: spec.Name, Created: time.Now().UTC(), Labels: spec.Labels, Spec: raw}
 	infra := &state.Container{
 		ID: NewID(), Infra: true, PodID: p.ID, PodName: p.Name, Created: p.Created,
 		Image: "podbay/pause", Command: []string{"/pause"}, State: state.StateCreated,
@@ -86,7 +57,7 @@ func (m *Manager) CreatePod(ctx context.Context, o PodOptions) (*state.Pod, erro
 	infra.Bundle = m.containerDir(infra.ID)
 	infra.Rootfs = m.infraRootfs()
 	p.InfraID = infra.ID
-	err := m.State.Update(ctx, func(tx *state.Tx) error {
+	err = m.State.Update(ctx, func(tx *state.Tx) error {
 		if err := tx.PutPod(p); err != nil {
 			return err
 		}
@@ -98,18 +69,20 @@ func (m *Manager) CreatePod(ctx context.Context, o PodOptions) (*state.Pod, erro
 	return p, nil
 }
 
-func (m *Manager) checkPodNetwork(ctx context.Context, o *PodOptions) error {
-	switch o.Network {
-	case "host", "none":
-		if len(o.Ports) > 0 && o.Network == "none" {
-			return fmt.Errorf("pod %s: publishing ports needs a network, not --network none", o.Name)
+func (m *Manager) checkPodNetwork(ctx context.Context, spec *podspec.Pod) error {
+	switch spec.Network.Mode {
+	case podspec.NetworkHost:
+		return nil
+	case podspec.NetworkNone:
+		if len(spec.Network.Ports) > 0 {
+			return fmt.Errorf("pod %s: publishing ports needs a network, not --network none", spec.Name)
 		}
 		return nil
 	}
 	if m.Networks == nil {
-		return fmt.Errorf("pod %s: no network manager", o.Name)
+		return fmt.Errorf("pod %s: no network manager", spec.Name)
 	}
-	_, err := m.Networks.Get(ctx, o.Network)
+	_, err := m.Networks.Get(ctx, spec.NetworkName())
 	return err
 }
 
@@ -124,19 +97,20 @@ func (m *Manager) LookupPod(ctx context.Context, ref string) (*state.Pod, error)
 	return p, err
 }
 
-// OptionsOf returns the options pod p was created with.
-func OptionsOf(p *state.Pod) PodOptions { return podOptions(p) }
-
-func podOptions(p *state.Pod) PodOptions {
-	var o PodOptions
-	_ = json.Unmarshal(p.Spec, &o)
-	return o
+// SpecOf returns the spec pod p was created with (its containers
+// included).
+func SpecOf(p *state.Pod) podspec.Pod {
+	var spec podspec.Pod
+	if err := json.Unmarshal(p.Spec, &spec); err != nil {
+		spec.Name = p.Name // a record from before podspec: its name at least
+	}
+	return spec
 }
 
 // PodStatus is a pod with its containers' current states.
 type PodStatus struct {
 	Pod        *state.Pod
-	Options    PodOptions
+	Spec       podspec.Pod
 	Status     string
 	Infra      *state.Container
 	Containers []*state.Container // app containers, in creation order
@@ -177,7 +151,7 @@ func (m *Manager) PodStatusOf(ctx context.Context, ref string) (*PodStatus, erro
 }
 
 func podStatus(p *state.Pod, all []*state.Container) *PodStatus {
-	st := &PodStatus{Pod: p, Options: podOptions(p)}
+	st := &PodStatus{Pod: p, Spec: SpecOf(p)}
 	running, exited, apps := 0, 0, 0
 	for _, c := range all {
 		if c.PodID != p.ID {
@@ -330,7 +304,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 	m.Log.Debug("pod containers removed", "pod", st.Pod.Name, "took", time.Since(t0))
 	release := m.stopInfra
 	if st.Infra != nil && !processAlive(st.Infra.Pid, st.Infra.PidStart) {
-		release = func(ctx context.Context, st *PodStatus) error { return m.teardownNetwork(ctx, st.Pod, st.Options) }
+		release = func(ctx context.Context, st *PodStatus) error { return m.teardownNetwork(ctx, st.Pod, &st.Spec) }
 	}
 	if err := release(ctx, st); err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package pod
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,11 +9,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/svcproxy"
+	"github.com/podbay/podbay/podspec"
 )
 
 // SyncServices brings every pod on a network up to date with the recorded
@@ -54,7 +52,7 @@ func (m *Manager) syncServices(ctx context.Context, only string) error {
 		if p.ip == "" || (only != "" && p.st.Pod.ID != only) {
 			continue
 		}
-		nets[p.st.Options.Network] = true
+		nets[p.st.Spec.NetworkName()] = true
 		errs = append(errs, m.syncPod(ctx, p, svcs, eps))
 	}
 	for n := range nets {
@@ -85,7 +83,7 @@ func (m *Manager) lockServices() (func(), error) {
 // servicePod is a pod as Services see it.
 type servicePod struct {
 	st        *PodStatus
-	spec      podspec.Pod // the played spec; empty for pods made by `pod create`
+	spec      podspec.Pod // its spec (a played pod's has its Kubernetes source)
 	namespace string
 	ip        string // "" when not on a network
 	ready     bool
@@ -99,8 +97,8 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 	ips := map[string]string{}
 	seen := map[string]bool{}
 	for _, st := range sts {
-		n := st.Options.Network
-		if n == podspec.NetworkHost || n == podspec.NetworkNone || seen[n] {
+		n := st.Spec.NetworkName()
+		if !onNetwork(&st.Spec) || seen[n] {
 			continue
 		}
 		seen[n] = true
@@ -114,14 +112,11 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 	}
 	out := make([]servicePod, 0, len(sts))
 	for _, st := range sts {
-		p := servicePod{st: st, namespace: "default"}
-		if len(st.Options.Source) > 0 {
-			_ = json.Unmarshal(st.Options.Source, &p.spec)
-		}
+		p := servicePod{st: st, spec: st.Spec, namespace: "default"}
 		if p.spec.Namespace != "" {
 			p.namespace = p.spec.Namespace
 		}
-		if st.Infra != nil && st.Infra.State == state.StateRunning && onNetwork(st) {
+		if st.Infra != nil && st.Infra.State == state.StateRunning && onNetwork(&st.Spec) {
 			p.ip = ips[st.Pod.ID]
 		}
 		p.ready = p.ip != "" && m.podReady(st)
@@ -129,10 +124,6 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].st.Pod.Name < out[j].st.Pod.Name })
 	return out, nil
-}
-
-func onNetwork(st *PodStatus) bool {
-	return st.Options.Network != podspec.NetworkHost && st.Options.Network != podspec.NetworkNone
 }
 
 // podReady: every app container runs and, where the monitor reports
@@ -281,7 +272,7 @@ func (m *Manager) syncPod(ctx context.Context, p servicePod, svcs []Service, eps
 // clusterSearch adds the cluster search path to a played pod's resolv.conf
 // unless its dnsPolicy asks for the host's own.
 func (m *Manager) clusterSearch(p servicePod) error {
-	if len(p.st.Options.Source) == 0 || !clusterDNS(p.spec.Network.DNS.Policy) {
+	if len(p.spec.Source) == 0 || !clusterDNS(p.spec.Network.DNS.Policy) {
 		return nil
 	}
 	path := m.podEtc(p.st.Pod.ID).resolv

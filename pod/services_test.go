@@ -8,9 +8,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
 func servicePodFor(ns, ip string, spec podspec.Pod) *servicePod {

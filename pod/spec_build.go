@@ -9,98 +9,34 @@ import (
 	"path/filepath"
 	"strings"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/podspec"
 )
 
-// processArgs merges the image's entrypoint and cmd with the user's, as
-// Docker and Podman do: a new entrypoint drops the image's cmd.
-func processArgs(cfg v1.Config, o ContainerOptions) ([]string, error) {
-	entry, cmd := cfg.Entrypoint, cfg.Cmd
-	if o.EntrySet {
-		entry, cmd = o.Entrypoint, nil
-	}
-	if len(o.Command) > 0 {
-		cmd = o.Command
-	}
-	args := append(append([]string{}, entry...), cmd...)
-	if len(args) == 0 {
-		return nil, fmt.Errorf("no command specified and image %q has no entrypoint or cmd", o.Image)
-	}
-	return args, nil
-}
-
-func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.Image, o ContainerOptions) (*specs.Spec, error) {
-	cfg := img.Config.Config
-	args, err := processArgs(cfg, o)
-	if err != nil {
-		return nil, err
-	}
-	cwd := firstNonEmpty(o.Workdir, cfg.WorkingDir, "/")
-	user := firstNonEmpty(o.User, cfg.User)
-	hostname := firstNonEmpty(o.Hostname, c.ID[:12])
-	cgroup := "/podbay/" + c.ID
-	var etc etcFiles
-	if c.PodID != "" {
+// buildSpec writes nothing: it resolves a container's host paths (its
+// /etc files, volumes, cgroup) and builds its OCI spec from its view.
+func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.Image, view *podspec.Pod, vols map[string]preparedVolume) (*specs.Spec, error) {
+	in := ociInput{Name: c.Name, View: view, Image: img.Config.Config, Rootfs: c.Rootfs, Cgroup: "/podbay/" + c.ID, InPod: c.PodID != ""}
+	var err error
+	if in.InPod {
 		// Namespaces are joined at start (joinPod); the pod's files are shared.
-		etc, cgroup, hostname = m.podEtc(c.PodID), podCgroup(c.PodID)+"/"+c.ID[:12], ""
-		o.Network = "pod"
-	} else if etc, err = m.writeEtcFiles(c, hostname, o.Network); err != nil {
-		return nil, err
-	}
-	opts := []runtime.SpecOpt{
-		runtime.WithRootfs(c.Rootfs, o.ReadOnly),
-		runtime.WithArgs(args...),
-		runtime.WithEnv(append(append([]string{}, cfg.Env...), o.Env...)...),
-		runtime.WithCwd(cwd),
-		runtime.WithUser(c.Rootfs, user),
-		// Kubernetes and Podman drop first, then add: drop ALL + add X keeps X.
-		runtime.WithCapDrop(o.CapDrop...),
-		runtime.WithCapAdd(o.CapAdd...),
-		runtime.WithEtcFiles(etc.hosts, etc.resolv, etc.hostname),
-		runtime.WithCgroupsPath(cgroup),
-	}
-	if o.Network != "host" && hostname != "" {
-		opts = append(opts, runtime.WithHostname(hostname))
-	}
-	if o.Network == "host" {
-		opts = append(opts, runtime.WithHostNamespace(specs.NetworkNamespace), runtime.WithHostNamespace(specs.UTSNamespace))
-	}
-	if o.Tty {
-		opts = append(opts, runtime.WithTerminal())
-	}
-	if o.Privileged {
-		opts = append(opts, runtime.WithPrivileged())
-	}
-	if o.Memory > 0 {
-		opts = append(opts, runtime.WithMemoryLimit(o.Memory))
-	}
-	if o.CPUs > 0 {
-		opts = append(opts, runtime.WithCPUs(o.CPUs))
-	}
-	opts = append(opts, m.kubeOptions(o)...)
-	sec, err := seccompOption(o)
-	if err != nil {
-		return nil, err
-	}
-	if sec != nil {
-		opts = append(opts, sec)
-	}
-	if o.RunAsNonRoot {
-		if err := checkNonRoot(c, user); err != nil {
+		in.Etc, in.Cgroup = m.podEtc(c.PodID), podCgroup(c.PodID)+"/"+c.ID[:12]
+	} else {
+		in.Hostname = firstNonEmpty(view.Hostname, c.ID[:12])
+		if in.Etc, err = m.writeEtcFiles(c, in.Hostname, view.NetworkName()); err != nil {
 			return nil, err
 		}
 	}
-	vols, err := parseVolumes(o.Volumes)
-	if err != nil {
+	if in.Mounts, err = mountOptions(view.Container(), vols); err != nil {
 		return nil, err
 	}
-	for _, v := range vols {
-		opts = append(opts, runtime.WithBindMount(v.src, v.dst, v.ro))
+	opts, err := ociOptions(in)
+	if err != nil {
+		return nil, err
 	}
 	return runtime.NewSpec(opts...)
 }
@@ -112,42 +48,6 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
-}
-
-type volumeArg struct {
-	src, dst string
-	ro       bool
-}
-
-// parseVolumes reads -v SRC:DST[:ro|rw] for bind mounts; SRC must exist.
-func parseVolumes(args []string) ([]volumeArg, error) {
-	var out []volumeArg
-	for _, a := range args {
-		parts := strings.Split(a, ":")
-		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || !filepath.IsAbs(parts[1]) {
-			return nil, fmt.Errorf("volume %q: want SRC:DST[:ro] with an absolute DST", a)
-		}
-		v := volumeArg{src: parts[0], dst: parts[1]}
-		if len(parts) == 3 {
-			for _, o := range strings.Split(parts[2], ",") {
-				switch o {
-				case "ro":
-					v.ro = true
-				case "rw", "z", "Z":
-				default:
-					return nil, fmt.Errorf("volume %q: unknown option %q", a, o)
-				}
-			}
-		}
-		if !filepath.IsAbs(v.src) {
-			return nil, fmt.Errorf("volume %q: named volumes are not supported here yet; use an absolute host path", a)
-		}
-		if _, err := os.Stat(v.src); err != nil {
-			return nil, fmt.Errorf("volume %q: %w", a, err)
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 type etcFiles struct{ hosts, resolv, hostname string }
@@ -206,23 +106,4 @@ func hostResolvConf(keepLocal bool) (string, error) {
 		out.WriteString(line + "\n")
 	}
 	return out.String(), nil
-}
-
-// seccompOption picks the seccomp profile: the runtime default for command
-// line containers (as Podman) and for Kubernetes RuntimeDefault; none for
-// privileged containers and Unconfined.
-func seccompOption(o ContainerOptions) (runtime.SpecOpt, error) {
-	if o.Privileged {
-		return nil, nil
-	}
-	switch o.Seccomp {
-	case "", "RuntimeDefault", "runtime/default":
-		if o.Seccomp == "" && o.Kube != nil {
-			return nil, nil // Kubernetes' default is Unconfined
-		}
-		return runtime.WithDefaultSeccomp(), nil
-	case "unconfined", "Unconfined":
-		return nil, nil
-	}
-	return nil, fmt.Errorf("seccomp profile %q is not supported (use RuntimeDefault or Unconfined)", o.Seccomp)
 }

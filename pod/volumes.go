@@ -9,11 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/podbay/podbay/engine/volume"
+	"github.com/podbay/podbay/podspec"
 )
 
 // preparedVolume is a pod volume made ready on the host.
@@ -138,6 +137,10 @@ func checkHostPath(path, typ string) error {
 	exists := err == nil
 	switch typ {
 	case "", "Unset":
+		// The kubelet checks nothing, and the runtime would fail later, darkly.
+		if !exists {
+			return fmt.Errorf("hostPath %s: %w", path, err)
+		}
 		return nil
 	case "DirectoryOrCreate":
 		if !exists {
@@ -185,8 +188,8 @@ func article(typ string) string {
 }
 
 // mountOptions turns a container's volume mounts into runtime mounts.
-func mountOptions(c *podspec.Container, vols map[string]preparedVolume) ([]MountOption, error) {
-	var out []MountOption
+func mountOptions(c *podspec.Container, vols map[string]preparedVolume) ([]mountOption, error) {
+	var out []mountOption
 	for _, mt := range c.Mounts {
 		pv, ok := vols[mt.Volume]
 		if !ok {
@@ -197,7 +200,7 @@ func mountOptions(c *podspec.Container, vols map[string]preparedVolume) ([]Mount
 			if pv.tmpfs != "" {
 				opts = append(opts, pv.tmpfs)
 			}
-			out = append(out, MountOption{Type: "tmpfs", Destination: mt.Destination, Options: opts})
+			out = append(out, mountOption{Type: "tmpfs", Destination: mt.Destination, Options: opts})
 			continue
 		}
 		src := pv.source
@@ -213,7 +216,7 @@ func mountOptions(c *podspec.Container, vols map[string]preparedVolume) ([]Mount
 		if mt.ReadOnly || pv.readOnly {
 			opts = append(opts, "ro")
 		}
-		out = append(out, MountOption{Type: "bind", Source: src, Destination: mt.Destination, Options: opts})
+		out = append(out, mountOption{Type: "bind", Source: src, Destination: mt.Destination, Options: opts})
 	}
 	return out, nil
 }

@@ -47,8 +47,12 @@ type Pod struct {
 
 	Network               NetworkSpec `json:"network"`
 	ShareProcessNamespace bool        `json:"shareProcessNamespace,omitempty"`
-	HostPID               bool        `json:"hostPID,omitempty"`
-	HostIPC               bool        `json:"hostIPC,omitempty"`
+	// Share lists the namespaces a pod made on the command line shares
+	// (pod create --share: net, ipc, uts, pid); empty is Kubernetes' net,
+	// ipc and uts, with pid when ShareProcessNamespace.
+	Share   []string `json:"share,omitempty"`
+	HostPID bool     `json:"hostPID,omitempty"`
+	HostIPC bool     `json:"hostIPC,omitempty"`
 
 	// RestartPolicy is Always, OnFailure or Never.
 	RestartPolicy string `json:"restartPolicy"`
@@ -130,6 +134,9 @@ type Container struct {
 	Name        string `json:"name"`
 	RuntimeName string `json:"runtimeName"`
 	Image       string `json:"image"`
+	// User is the command line's --user when it names a user or group
+	// (numeric IDs are Security.RunAsUser and RunAsGroup).
+	User string `json:"user,omitempty"`
 	// PullPolicy is Always, IfNotPresent or Never.
 	PullPolicy string `json:"pullPolicy"`
 	// Command and Args are already $(VAR)-expanded.

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 func (g *globals) monitorBinary() (string, error) {
@@ -76,95 +76,76 @@ func addContainerCommands(root *cobra.Command, g *globals) {
 
 // createFlags are the flags of run and create.
 type createFlags struct {
-	o            pod.ContainerOptions
-	pf           pullFlags
-	entrypoint   string
-	memory       string
-	labels       []string
-	securityOpts []string
-	detach       bool
+	f           podspec.ContainerFlags
+	pf          pullFlags
+	entrypoint  string
+	stopTimeout int64
+	labels      []string
+	pod         string
+	autoRemove  bool
+	detach      bool
 }
 
 func (f *createFlags) add(cmd *cobra.Command, run bool) {
 	fl := cmd.Flags()
 	fl.SetInterspersed(false)
-	fl.StringVar(&f.o.Name, "name", "", "container name")
-	fl.StringArrayVarP(&f.o.Env, "env", "e", nil, "set an environment variable K=V")
-	fl.StringArrayVarP(&f.o.Volumes, "volume", "v", nil, "bind mount SRC:DST[:ro]")
-	fl.StringVarP(&f.o.Workdir, "workdir", "w", "", "working directory inside the container")
-	fl.StringVarP(&f.o.User, "user", "u", "", "user[:group] to run as")
+	fl.StringVar(&f.f.Name, "name", "", "container name")
+	fl.StringArrayVarP(&f.f.Env, "env", "e", nil, "set an environment variable K=V")
+	fl.StringArrayVarP(&f.f.Volumes, "volume", "v", nil, "mount a host path or a named volume SRC:DST[:ro]")
+	fl.StringVarP(&f.f.Workdir, "workdir", "w", "", "working directory inside the container")
+	fl.StringVarP(&f.f.User, "user", "u", "", "user[:group] to run as")
 	fl.StringVar(&f.entrypoint, "entrypoint", "", "override the image's entrypoint")
-	fl.StringVar(&f.o.Network, "network", "none", "network mode: none or host")
-	fl.StringVar(&f.o.Hostname, "hostname", "", "container host name")
-	fl.StringVarP(&f.memory, "memory", "m", "", "memory limit (e.g. 64m, 1g)")
-	fl.Float64Var(&f.o.CPUs, "cpus", 0, "number of CPUs")
-	fl.StringSliceVar(&f.o.CapAdd, "cap-add", nil, "add capabilities")
-	fl.StringSliceVar(&f.o.CapDrop, "cap-drop", nil, "drop capabilities")
-	fl.BoolVar(&f.o.ReadOnly, "read-only", false, "mount the root filesystem read-only")
-	fl.BoolVar(&f.o.Privileged, "privileged", false, "give the container all capabilities and devices")
-	fl.BoolVar(&f.o.AutoRemove, "rm", false, "remove the container when it exits")
-	fl.BoolVarP(&f.o.Tty, "tty", "t", false, "allocate a pseudo-terminal")
-	fl.BoolVarP(&f.o.Interactive, "interactive", "i", false, "keep stdin open")
+	fl.StringVar(&f.f.Network, "network", "none", "network mode: none or host")
+	fl.StringVar(&f.f.Hostname, "hostname", "", "container host name")
+	fl.StringVarP(&f.f.Memory, "memory", "m", "", "memory limit (e.g. 64m, 1g)")
+	fl.Float64Var(&f.f.CPUs, "cpus", 0, "number of CPUs")
+	fl.StringSliceVar(&f.f.CapAdd, "cap-add", nil, "add capabilities")
+	fl.StringSliceVar(&f.f.CapDrop, "cap-drop", nil, "drop capabilities")
+	fl.BoolVar(&f.f.ReadOnly, "read-only", false, "mount the root filesystem read-only")
+	fl.BoolVar(&f.f.Privileged, "privileged", false, "give the container all capabilities and devices")
+	fl.BoolVar(&f.autoRemove, "rm", false, "remove the container when it exits")
+	fl.BoolVarP(&f.f.Tty, "tty", "t", false, "allocate a pseudo-terminal")
+	fl.BoolVarP(&f.f.Stdin, "interactive", "i", false, "keep stdin open")
 	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set a label K=V")
-	fl.StringVar(&f.o.PullPolicy, "pull", "missing", "pull policy: missing, always, never")
-	fl.StringVar(&f.o.Pod, "pod", "", "run in an existing pod")
-	fl.StringArrayVar(&f.securityOpts, "security-opt", nil, "security options: seccomp=unconfined, no-new-privileges")
+	fl.StringVar(&f.f.Pull, "pull", "missing", "pull policy: missing, always, never")
+	fl.StringVar(&f.pod, "pod", "", "run in an existing pod")
+	fl.StringArrayVar(&f.f.SecurityOpts, "security-opt", nil, "security options: seccomp=unconfined, no-new-privileges")
+	fl.StringVar(&f.f.Restart, "restart", "no", "restart policy: no, always, on-failure")
+	fl.StringVar(&f.f.StopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else SIGTERM)")
+	fl.Int64Var(&f.stopTimeout, "stop-timeout", podspec.CLIGracePeriod, "seconds between the stop signal and SIGKILL")
 	f.pf.add(cmd)
 	if run {
 		fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background and print the container ID")
 	}
 }
 
-func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.ContainerOptions, error) {
-	o := f.o
-	o.Image, o.Command = args[0], args[1:]
+// options translates the flags (podspec.FromContainerFlags, pure).
+func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.CreateOptions, error) {
+	cf := f.f
+	cf.Image, cf.Args = args[0], args[1:]
 	if cmd.Flags().Changed("entrypoint") {
-		o.EntrySet = true
-		if f.entrypoint != "" {
-			o.Entrypoint = []string{f.entrypoint}
-			if strings.HasPrefix(strings.TrimSpace(f.entrypoint), "[") {
-				var err error
-				if o.Entrypoint, err = parseJSONArray(f.entrypoint); err != nil {
-					return o, fmt.Errorf("--entrypoint: %w", err)
-				}
-			}
-		}
+		cf.Entrypoint = &f.entrypoint
 	}
-	if f.memory != "" {
-		n, err := parseBytes(f.memory)
-		if err != nil {
-			return o, fmt.Errorf("--memory %q: %w", f.memory, err)
-		}
-		o.Memory = n
+	if cmd.Flags().Changed("stop-timeout") {
+		cf.StopTimeout = &f.stopTimeout
 	}
-	if o.Tty && !f.detach && cmd.Name() == "run" {
-		return o, fmt.Errorf("--tty: attaching to a container's terminal is not supported yet: use run -dt, then exec -it")
+	if f.pod != "" && cf.Network == "none" {
+		cf.Network = "" // the pod's
 	}
-	switch {
-	case o.Network == "none", o.Network == "host":
-	case o.Pod != "":
-	default:
-		return o, fmt.Errorf("--network %q: standalone containers support none and host; use a pod for CNI networks", o.Network)
+	if f.pod != "" && cf.Network == "pod" {
+		cf.Network = ""
 	}
-	if len(f.labels) > 0 {
-		o.Labels = map[string]string{}
-		for _, l := range f.labels {
-			k, v, _ := strings.Cut(l, "=")
-			o.Labels[k] = v
-		}
+	if cf.Tty && !f.detach && cmd.Name() == "run" {
+		return pod.CreateOptions{}, fmt.Errorf("--tty: attaching to a container's terminal is not supported yet: use run -dt, then exec -it")
 	}
-	for _, so := range f.securityOpts {
-		switch {
-		case so == "seccomp=unconfined":
-			o.Seccomp = "unconfined"
-		case so == "no-new-privileges" || so == "no-new-privileges=true":
-			o.NoNewPrivileges = true
-		default:
-			return o, fmt.Errorf("--security-opt %q: supported are seccomp=unconfined and no-new-privileges", so)
-		}
+	if f.pod != "" && cf.Network != "" {
+		return pod.CreateOptions{}, fmt.Errorf("--network %q: a container in a pod uses the pod's network; drop --network", cf.Network)
 	}
-	o.Pull = f.pf.options(cmd)
-	return o, nil
+	spec, err := podspec.FromContainerFlags(cf)
+	if err != nil {
+		return pod.CreateOptions{}, err
+	}
+	return pod.CreateOptions{Spec: spec, Pod: f.pod, Pull: f.pf.options(cmd), Labels: parseLabels(f.labels), AutoRemove: f.autoRemove}, nil
 }
 
 func newRunCommand(g *globals, run bool) *cobra.Command {
@@ -207,23 +188,6 @@ func newRunCommand(g *globals, run bool) *cobra.Command {
 	}
 	f.add(cmd, run)
 	return cmd
-}
-
-func parseBytes(s string) (int64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "b": 1} {
-		if strings.HasSuffix(s, suffix) || strings.HasSuffix(s, suffix+"b") {
-			s = strings.TrimSuffix(strings.TrimSuffix(s, "b"), suffix)
-			mult = m
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("want a size like 64m or 1g")
-	}
-	return int64(n * float64(mult)), nil
 }
 
 func newStartCommand(g *globals) *cobra.Command {
@@ -415,7 +379,7 @@ func newPsCommand(g *globals) *cobra.Command {
 			if printQuiet(cmd, f, quiet, shown, func(c *state.Container) string { return short(c.ID) }) {
 				return nil
 			}
-			pods, err := podOptionsOf(cmd.Context(), m, shown)
+			pods, err := podSpecsOf(cmd.Context(), m, shown)
 			if err != nil {
 				return err
 			}
@@ -434,17 +398,17 @@ func newPsCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-// podOptionsOf reads the options of the pods that hold cs, by pod ID.
-func podOptionsOf(ctx context.Context, m *pod.Manager, cs []*state.Container) (map[string]*pod.PodOptions, error) {
-	out := map[string]*pod.PodOptions{}
+// podSpecsOf reads the specs of the pods that hold cs, by pod ID.
+func podSpecsOf(ctx context.Context, m *pod.Manager, cs []*state.Container) (map[string]*podspec.Pod, error) {
+	out := map[string]*podspec.Pod{}
 	if !slices.ContainsFunc(cs, func(c *state.Container) bool { return c.PodID != "" }) {
 		return out, nil
 	}
 	err := m.State.View(ctx, func(tx *state.Tx) error {
 		pods, err := tx.Pods()
 		for _, p := range pods {
-			o := pod.OptionsOf(p)
-			out[p.ID] = &o
+			spec := pod.SpecOf(p)
+			out[p.ID] = &spec
 		}
 		return err
 	})

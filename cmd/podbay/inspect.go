@@ -104,26 +104,26 @@ type inspectMount struct {
 	RW          bool
 }
 
-// containerMounts lists what c mounts: its -v bind mounts, or the volumes a
-// played pod gave it.
+// containerMounts lists what c mounts from its volumes, as its OCI
+// bundle has them (the host paths they were prepared at).
 func containerMounts(c *state.Container) []inspectMount {
-	o := containerOptions(c)
 	out := []inspectMount{}
-	for _, v := range o.Volumes {
-		parts := strings.Split(v, ":")
-		if len(parts) < 2 {
-			continue
-		}
-		var opts []string
-		if len(parts) == 3 {
-			opts = strings.Split(parts[2], ",")
-		}
-		out = append(out, inspectMount{Type: "bind", Source: parts[0], Destination: parts[1],
-			Options: append([]string{"rbind"}, opts...), RW: !slices.Contains(opts, "ro")})
+	v := pod.ViewOf(c)
+	ctr := v.Container()
+	if ctr == nil {
+		return out
 	}
-	for _, m := range o.Mounts {
-		out = append(out, inspectMount{Type: m.Type, Source: m.Source, Destination: m.Destination,
-			Options: m.Options, RW: !slices.Contains(m.Options, "ro")})
+	spec, err := runtime.ReadBundle(c.Bundle)
+	if err != nil {
+		return out
+	}
+	for _, vm := range ctr.Mounts {
+		for _, m := range spec.Mounts {
+			if m.Destination == vm.Destination {
+				out = append(out, inspectMount{Type: m.Type, Source: m.Source, Destination: m.Destination,
+					Options: m.Options, RW: !slices.Contains(m.Options, "ro")})
+			}
+		}
 	}
 	return out
 }
@@ -164,8 +164,9 @@ func containerNetwork(ctx context.Context, m *pod.Manager, c *state.Container) n
 	if err != nil {
 		return ns
 	}
-	for _, pm := range pod.OptionsOf(p).Ports {
-		key := fmt.Sprintf("%d/%s", pm.ContainerPort, pm.Protocol)
+	spec := pod.SpecOf(p)
+	for _, pm := range spec.Network.Ports {
+		key := fmt.Sprintf("%d/%s", pm.ContainerPort, strings.ToLower(pm.Protocol))
 		ns.Ports[key] = append(ns.Ports[key], hostPort{HostIp: pm.HostIP, HostPort: fmt.Sprint(pm.HostPort)})
 	}
 	a, err := m.PodAttachment(ctx, p)

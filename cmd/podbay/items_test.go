@@ -14,10 +14,12 @@ import (
 
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/network"
+	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // renderRows runs a command's --format over rows, as the command does.
@@ -61,7 +63,11 @@ const (
 
 func testContainers() []*state.Container {
 	ago := func(d time.Duration) time.Time { return time.Now().Add(-d) }
-	cfg, _ := json.Marshal(pod.ContainerOptions{Volumes: []string{"/srv/data:/data:ro"}, Pull: image.PullOptions{Progress: &bytes.Buffer{}}})
+	view, err := podspec.FromContainerFlags(podspec.ContainerFlags{Name: "web", Image: "busybox", Volumes: []string{"/srv/data:/data:ro"}})
+	if err != nil {
+		panic(err)
+	}
+	cfg, _ := json.Marshal(view)
 	return []*state.Container{
 		{ID: ctrA, Name: "web", Image: "docker.io/library/busybox:latest", ImageID: ctrB, Command: []string{"httpd", "-f", "-p", "8080", "-h", "/www"},
 			Created: ago(150 * time.Second), StartedAt: ago(150 * time.Second), State: state.StateRunning, Pid: 4242,
@@ -93,8 +99,8 @@ func TestPsDefaultTableUnchanged(t *testing.T) {
 
 func TestPsFormat(t *testing.T) {
 	cs := testContainers()
-	pods := map[string]*pod.PodOptions{podX: {Network: "front", Ports: []network.PortMapping{
-		{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, {HostIP: "127.0.0.1", HostPort: 5353, ContainerPort: 53, Protocol: "udp"}}}}
+	pods := map[string]*podspec.Pod{podX: {Network: podspec.NetworkSpec{Mode: podspec.NetworkBridge, Networks: []string{"front"}, Ports: []podspec.PortMapping{
+		{HostPort: 8080, ContainerPort: 80, Protocol: "TCP"}, {HostIP: "127.0.0.1", HostPort: 5353, ContainerPort: 53, Protocol: "UDP"}}}}}
 	for _, tc := range []struct{ format, want string }{
 		{"{{.Names}}", "web\njob\nnew\n"},
 		{"{{.ID}} {{.Image}}", "0123456789ab docker.io/library/busybox:latest\nfedcba987654 localhost/tool:1\n0123456789ab localhost/tool:1\n"},
@@ -142,9 +148,9 @@ func testPodStatuses() []*pod.PodStatus {
 	infra := &state.Container{ID: ctrB, Name: "shop-infra", State: state.StateRunning, Infra: true, RestartCount: 1}
 	return []*pod.PodStatus{
 		{Pod: &state.Pod{ID: podX, Name: "shop", Created: time.Now().Add(-2 * time.Hour), InfraID: ctrB, Labels: map[string]string{"tier": "web"}},
-			Status: pod.PodRunning, Infra: infra, Containers: cs[:2], Options: pod.PodOptions{Network: "front"}},
+			Status: pod.PodRunning, Infra: infra, Containers: cs[:2], Spec: podspec.Pod{Network: podspec.NetworkSpec{Mode: podspec.NetworkBridge, Networks: []string{"front"}}}},
 		{Pod: &state.Pod{ID: ctrA, Name: "empty", Created: time.Now().Add(-time.Minute), InfraID: ctrA},
-			Status: pod.PodCreated, Infra: &state.Container{ID: ctrA, Name: "empty-infra", State: state.StateCreated, Infra: true}, Options: pod.PodOptions{Network: "host"}},
+			Status: pod.PodCreated, Infra: &state.Container{ID: ctrA, Name: "empty-infra", State: state.StateCreated, Infra: true}, Spec: podspec.Pod{Network: podspec.NetworkSpec{Mode: podspec.NetworkHost}}},
 	}
 }
 
@@ -268,17 +274,24 @@ func TestNetworkLs(t *testing.T) {
 	}
 }
 
+// TestContainerMounts: inspect lists a container's volume mounts as its
+// bundle has them, and nothing else of the bundle's.
 func TestContainerMounts(t *testing.T) {
 	c := testContainers()[0]
+	c.Bundle = t.TempDir()
+	spec, err := runtime.NewSpec(runtime.WithBindMount("/srv/data", "/data", true), runtime.WithTmpfs("/scratch"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runtime.WriteBundle(c.Bundle, spec); err != nil {
+		t.Fatal(err)
+	}
 	got := containerMounts(c)
-	want := []inspectMount{{Type: "bind", Source: "/srv/data", Destination: "/data", Options: []string{"rbind", "ro"}, RW: false}}
+	want := []inspectMount{{Type: "bind", Source: "/srv/data", Destination: "/data", Options: []string{"rbind", "rprivate", "ro"}, RW: false}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("mounts of -v /srv/data:/data:ro: %+v, want %+v", got, want)
 	}
-	cfg, _ := json.Marshal(pod.ContainerOptions{Mounts: []pod.MountOption{{Type: "tmpfs", Destination: "/tmp"}, {Type: "bind", Source: "/v/cm", Destination: "/etc/cm", Options: []string{"ro"}}}})
-	got = containerMounts(&state.Container{Config: cfg})
-	want = []inspectMount{{Type: "tmpfs", Destination: "/tmp", RW: true}, {Type: "bind", Source: "/v/cm", Destination: "/etc/cm", Options: []string{"ro"}}}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("mounts of a played container: %+v, want %+v", got, want)
+	if got := containerMounts(&state.Container{Config: c.Config, Bundle: t.TempDir()}); len(got) != 0 {
+		t.Errorf("mounts without a bundle: %+v, want none", got)
 	}
 }

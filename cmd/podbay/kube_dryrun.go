@@ -9,11 +9,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	"sigs.k8s.io/yaml"
 
 	"github.com/podbay/podbay/kube/play"
+	"github.com/podbay/podbay/podspec"
 )
 
 // printDryRun shows everything a play would create, resolved: pods,

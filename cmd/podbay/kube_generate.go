@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
-	"strings"
-
-	"github.com/podbay/podbay/podspec"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
@@ -22,6 +22,7 @@ import (
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/orchestrate"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 type kubeGenerateFlags struct {
@@ -170,68 +171,69 @@ func exportRef(ctx context.Context, m *pod.Manager, ref string, x *kubeExtras) (
 		if cerr != nil {
 			return nil, cerr
 		}
-		if c.PodID != "" {
-			st, err = m.PodStatusOf(ctx, c.PodID)
-		} else {
+		if c.PodID == "" {
 			return exportContainer(ctx, m, c, x)
 		}
+		st, err = m.PodStatusOf(ctx, c.PodID)
 	}
 	if err != nil {
 		return nil, err
 	}
-	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims}
-	if len(st.Options.Source) > 0 {
-		if err := json.Unmarshal(st.Options.Source, &gp.Spec); err != nil {
-			return nil, fmt.Errorf("pod %s: reading its played spec: %w", st.Pod.Name, err)
-		}
-	} else {
-		gp.Spec = derivePodSpec(st)
-	}
+	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims, Spec: st.Spec}
 	for _, c := range st.Containers {
-		cs, err := containerState(ctx, m, c, st.Pod.Name)
-		if err != nil {
-			return nil, err
-		}
-		gp.Containers = append(gp.Containers, cs)
-		if len(st.Options.Source) == 0 {
-			gp.Spec.Containers = append(gp.Spec.Containers, deriveContainer(c, st.Pod.Name))
-		}
+		gp.Containers = append(gp.Containers, containerState(ctx, m, c))
 	}
 	return gp, nil
 }
 
+// exportContainer exports a standalone container as a pod of one: the
+// spec it was made from, under its own name.
 func exportContainer(ctx context.Context, m *pod.Manager, c *state.Container, x *kubeExtras) (*generate.Pod, error) {
-	name := kubeName(c.Name)
-	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims}
-	gp.Spec = podspec.Pod{Name: name, RestartPolicy: "Never", TerminationGracePeriodSeconds: 10, Labels: c.Labels}
-	o := pod.ContainerOptionsOf(c)
-	gp.Spec.Network.Mode = map[string]string{"host": podspec.NetworkHost}[o.Network]
-	if gp.Spec.Network.Mode == "" {
-		gp.Spec.Network.Mode = podspec.NetworkBridge
+	spec := pod.ViewOf(c)
+	ctr := spec.Container()
+	if ctr == nil {
+		return nil, fmt.Errorf("container %s: its record holds no spec", c.Name)
 	}
-	kc := deriveContainer(c, "")
-	kc.Name = name
-	gp.Spec.Containers = []podspec.Container{kc}
-	cs, err := containerState(ctx, m, c, "")
-	if err != nil {
-		return nil, err
+	name := podspec.KubeName(c.Name)
+	spec.Name, ctr.Name, spec.Labels = name, name, c.Labels
+	if spec.Network.Mode == podspec.NetworkNone {
+		// A standalone container has no network only because it has no pod.
+		spec.Network.Mode = podspec.NetworkBridge
 	}
+	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims, Spec: spec}
+	cs := containerState(ctx, m, c)
 	cs.Name = name
 	gp.Containers = []generate.ContainerState{cs}
-	addHostPathVolumes(&gp.Spec, o)
 	return gp, nil
 }
 
-var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+// containerState reports what runs now: the image as the user named it and
+// the image's own configuration, so its defaults are left out.
+func containerState(ctx context.Context, m *pod.Manager, c *state.Container) generate.ContainerState {
+	v := pod.ViewOf(c)
+	cs := generate.ContainerState{Image: c.Image}
+	if ctr := v.Container(); ctr != nil {
+		cs.Name, cs.Image = ctr.Name, ctr.Image
+	}
+	if img, err := m.Images.Get(ctx, c.ImageID); err == nil {
+		cfg := img.Config.Config
+		cs.ImageConfig = &generate.ImageConfig{Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User}
+	}
+	return cs
+}
 
-// kubeName makes a Kubernetes (DNS-1123 label) name of a podbay name.
-func kubeName(n string) string {
-	s := strings.Trim(notDNS.ReplaceAllString(strings.ToLower(n), "-"), "-")
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-")
+// claimObjects exports named volumes given by name as claims of 1Gi.
+func claimObjects(names []string) []runtime.Object {
+	var out []runtime.Object
+	for _, n := range names {
+		out = append(out, &corev1.PersistentVolumeClaim{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+			ObjectMeta: metav1.ObjectMeta{Name: n},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		})
 	}
-	if s == "" {
-		s = "container"
-	}
-	return s
+	return out
 }

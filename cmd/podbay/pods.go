@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 func newPodCommand(g *globals) *cobra.Command {
@@ -25,39 +25,24 @@ func newPodCommand(g *globals) *cobra.Command {
 	return cmd
 }
 
-type podCreateFlags struct {
-	o       pod.PodOptions
-	publish []string
-	labels  []string
-	share   string
-}
-
 func newPodCreateCommand(g *globals) *cobra.Command {
-	f := &podCreateFlags{}
+	var f podspec.PodFlags
+	var labels []string
 	cmd := &cobra.Command{
 		Use:   "create [flags]",
 		Short: "Create a pod: an infra process holding shared namespaces, and a network",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := f.o
-			var err error
-			if o.Ports, err = parsePublish(f.publish); err != nil {
+			f.Labels = parseLabels(labels)
+			spec, err := podspec.FromPodFlags(f)
+			if err != nil {
 				return err
-			}
-			o.Labels = parseLabels(f.labels)
-			if f.share != "" {
-				o.Share = strings.Split(f.share, ",")
-				for _, s := range o.Share {
-					if s != "net" && s != "ipc" && s != "uts" && s != "pid" {
-						return fmt.Errorf("--share %q: want a list of net, ipc, uts, pid", f.share)
-					}
-				}
 			}
 			m, err := g.manager()
 			if err != nil {
 				return err
 			}
-			p, err := m.CreatePod(cmd.Context(), o)
+			p, err := m.CreatePod(cmd.Context(), spec)
 			if err != nil {
 				return err
 			}
@@ -66,16 +51,16 @@ func newPodCreateCommand(g *globals) *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.o.Name, "name", "", "pod name")
-	fl.StringArrayVarP(&f.publish, "publish", "p", nil, "publish a port [IP:]HOST:CONTAINER[/udp]")
-	fl.StringVar(&f.o.Network, "network", "", "network: a network name (default: podbay), host or none")
-	fl.StringVar(&f.o.Hostname, "hostname", "", "the pod's host name (default: its name)")
-	fl.StringArrayVar(&f.o.AddHosts, "add-host", nil, "add NAME:IP to /etc/hosts")
-	fl.StringArrayVar(&f.o.DNS, "dns", nil, "DNS server")
-	fl.StringArrayVar(&f.o.DNSSearch, "dns-search", nil, "DNS search domain")
-	fl.StringArrayVar(&f.o.DNSOpts, "dns-option", nil, "DNS option")
-	fl.StringVar(&f.share, "share", "", "namespaces to share: net,ipc,uts[,pid]")
-	fl.StringArrayVarP(&f.labels, "label", "l", nil, "set a label K=V")
+	fl.StringVar(&f.Name, "name", "", "pod name")
+	fl.StringArrayVarP(&f.Publish, "publish", "p", nil, "publish a port [IP:]HOST:CONTAINER[/udp]")
+	fl.StringVar(&f.Network, "network", "", "network: a network name (default: podbay), host or none")
+	fl.StringVar(&f.Hostname, "hostname", "", "the pod's host name (default: its name)")
+	fl.StringArrayVar(&f.AddHosts, "add-host", nil, "add NAME:IP to /etc/hosts")
+	fl.StringArrayVar(&f.DNS, "dns", nil, "DNS server")
+	fl.StringArrayVar(&f.DNSSearch, "dns-search", nil, "DNS search domain")
+	fl.StringArrayVar(&f.DNSOpts, "dns-option", nil, "DNS option")
+	fl.StringVar(&f.Share, "share", "", "namespaces to share: net,ipc,uts[,pid]")
+	fl.StringArrayVarP(&labels, "label", "l", nil, "set a label K=V")
 	return cmd
 }
 
@@ -89,37 +74,6 @@ func parseLabels(list []string) map[string]string {
 		out[k] = v
 	}
 	return out
-}
-
-// parsePublish reads Podman's -p [IP:]HOST:CONTAINER[/tcp|udp].
-func parsePublish(list []string) ([]network.PortMapping, error) {
-	var out []network.PortMapping
-	for _, p := range list {
-		spec, proto, _ := strings.Cut(p, "/")
-		if proto == "" {
-			proto = "tcp"
-		}
-		if proto != "tcp" && proto != "udp" {
-			return nil, fmt.Errorf("--publish %q: protocol must be tcp or udp", p)
-		}
-		parts := strings.Split(spec, ":")
-		var ip, host, ctr string
-		switch len(parts) {
-		case 2:
-			host, ctr = parts[0], parts[1]
-		case 3:
-			ip, host, ctr = parts[0], parts[1], parts[2]
-		default:
-			return nil, fmt.Errorf("--publish %q: want [IP:]HOST:CONTAINER[/udp]", p)
-		}
-		hp, err1 := strconv.ParseUint(host, 10, 16)
-		cp, err2 := strconv.ParseUint(ctr, 10, 16)
-		if err1 != nil || err2 != nil || hp == 0 || cp == 0 {
-			return nil, fmt.Errorf("--publish %q: ports must be numbers from 1 to 65535", p)
-		}
-		out = append(out, network.PortMapping{HostIP: ip, HostPort: uint16(hp), ContainerPort: uint16(cp), Protocol: proto})
-	}
-	return out, nil
 }
 
 // eachPod runs fn for every pod named, printing its ID when it worked.
@@ -287,7 +241,7 @@ func podPsJSON(st *pod.PodStatus) map[string]any {
 	}
 	return map[string]any{
 		"Id": st.Pod.ID, "Name": st.Pod.Name, "Status": st.Status, "Created": st.Pod.Created,
-		"InfraId": st.Pod.InfraID, "Labels": st.Pod.Labels, "Networks": podNetworks(st.Options), "Containers": ctrs,
+		"InfraId": st.Pod.InfraID, "Labels": st.Pod.Labels, "Networks": podNetworks(&st.Spec), "Containers": ctrs,
 		"NumberOfContainers": len(all), "Cgroup": "/podbay/pod-" + st.Pod.ID[:12],
 	}
 }
@@ -315,10 +269,10 @@ func newPodInspectCommand(g *globals) *cobra.Command {
 			}
 			row := podPsJSON(st)
 			row["State"] = st.Status
-			row["Hostname"] = firstNonEmptyStr(st.Options.Hostname, st.Pod.Name)
-			row["SharedNamespaces"] = st.Options.Share
-			row["PortMappings"] = st.Options.Ports
-			row["NetworkMode"] = firstNonEmptyStr(st.Options.Network, "bridge")
+			row["Hostname"] = st.Spec.HostnameOrName()
+			row["SharedNamespaces"] = sharedNamespaces(&st.Spec)
+			row["PortMappings"] = portMappingsJSON(st.Spec.Network.Ports)
+			row["NetworkMode"] = firstNonEmptyStr(st.Spec.NetworkName(), "bridge")
 			if ip, err := m.PodIP(ctx, st); err == nil {
 				row["IP"] = ip
 			}
@@ -364,4 +318,27 @@ func newPodLogsCommand(g *globals) *cobra.Command {
 	cmd.Flags().IntVar(&o.Tail, "tail", -1, "print only the last N lines of each container")
 	cmd.Flags().BoolVarP(&o.Timestamps, "timestamps", "t", false, "print timestamps")
 	return cmd
+}
+
+// sharedNamespaces lists what a pod's containers share, as Podman's pod
+// inspect does.
+func sharedNamespaces(s *podspec.Pod) []string {
+	out := []string{}
+	for _, ns := range []string{"net", "ipc", "uts", "pid"} {
+		if s.Shares(ns) {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+// portMappingsJSON are a pod's published ports in the JSON shape inspect has
+// always printed (the network's: lower-case protocols).
+func portMappingsJSON(ports []podspec.PortMapping) []network.PortMapping {
+	var out []network.PortMapping
+	for _, p := range ports {
+		out = append(out, network.PortMapping{HostIP: p.HostIP, HostPort: p.HostPort, ContainerPort: p.ContainerPort,
+			Protocol: strings.ToLower(p.Protocol)})
+	}
+	return out
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/internal/report"
 	"github.com/podbay/podbay/pod"
+	"github.com/podbay/podbay/podspec"
 )
 
 // psSpec is what ps --format may name: Podman's placeholders.
@@ -25,7 +24,7 @@ var psSpec = report.Spec{
 // containerItem is one container as ps --format sees it.
 type containerItem struct {
 	c   *state.Container
-	pod *pod.PodOptions // its pod's options; nil outside a pod
+	pod *podspec.Pod // its pod's spec; nil outside a pod
 }
 
 func (r containerItem) ID() string      { return short(r.c.ID) }
@@ -74,7 +73,7 @@ func (r containerItem) Ports() string {
 	if r.pod == nil {
 		return ""
 	}
-	return portsText(r.pod.Ports)
+	return portsText(r.pod.Network.Ports)
 }
 
 // Networks are its pod's networks, comma-separated.
@@ -82,20 +81,23 @@ func (r containerItem) Networks() string {
 	if r.pod == nil {
 		return ""
 	}
-	return strings.Join(podNetworks(*r.pod), ",")
+	return strings.Join(podNetworks(r.pod), ",")
 }
 
 // Mounts are the container paths mounted into it, comma-separated.
 func (r containerItem) Mounts() string {
 	var dsts []string
-	for _, m := range containerMounts(r.c) {
-		dsts = append(dsts, m.Destination)
+	v := pod.ViewOf(r.c)
+	if c := v.Container(); c != nil {
+		for _, m := range c.Mounts {
+			dsts = append(dsts, m.Destination)
+		}
 	}
 	return strings.Join(dsts, ",")
 }
 
 // containerItems pairs each container with its pod's options.
-func containerItems(cs []*state.Container, pods map[string]*pod.PodOptions) []containerItem {
+func containerItems(cs []*state.Container, pods map[string]*podspec.Pod) []containerItem {
 	rows := make([]containerItem, 0, len(cs))
 	for _, c := range cs {
 		rows = append(rows, containerItem{c: c, pod: pods[c.PodID]})
@@ -105,27 +107,21 @@ func containerItems(cs []*state.Container, pods map[string]*pod.PodOptions) []co
 
 // portsText renders published ports as Podman's ps does:
 // "0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp".
-func portsText(ports []network.PortMapping) string {
+func portsText(ports []podspec.PortMapping) string {
 	parts := make([]string, 0, len(ports))
 	for _, p := range ports {
-		parts = append(parts, fmt.Sprintf("%s:%d->%d/%s", firstNonEmptyStr(p.HostIP, "0.0.0.0"), p.HostPort, p.ContainerPort, p.Protocol))
+		parts = append(parts, fmt.Sprintf("%s:%d->%d/%s", firstNonEmptyStr(p.HostIP, "0.0.0.0"), p.HostPort, p.ContainerPort, strings.ToLower(p.Protocol)))
 	}
 	return strings.Join(parts, ", ")
 }
 
 // podNetworks names the networks a pod joins: none for host and none.
-func podNetworks(o pod.PodOptions) []string {
-	if o.Network == "host" || o.Network == "none" {
+func podNetworks(o *podspec.Pod) []string {
+	n := o.NetworkName()
+	if n == podspec.NetworkHost || n == podspec.NetworkNone {
 		return []string{}
 	}
-	return []string{firstNonEmptyStr(o.Network, envOr("PODBAY_DEFAULT_NETWORK", "podbay"))}
-}
-
-// containerOptions are the options c was created with.
-func containerOptions(c *state.Container) pod.ContainerOptions {
-	var o pod.ContainerOptions
-	_ = json.Unmarshal(c.Config, &o)
-	return o
+	return []string{firstNonEmptyStr(n, envOr("PODBAY_DEFAULT_NETWORK", "podbay"))}
 }
 
 // podPsSpec is what pod ps --format may name: Podman's placeholders.
@@ -154,7 +150,7 @@ func (r podItem) Created() string           { return humanDuration(r.st.Pod.Crea
 func (r podItem) InfraID() string           { return short(r.st.Pod.InfraID) }
 func (r podItem) Labels() map[string]string { return r.st.Pod.Labels }
 func (r podItem) Label(key string) string   { return r.st.Pod.Labels[key] }
-func (r podItem) Networks() string          { return strings.Join(podNetworks(r.st.Options), ",") }
+func (r podItem) Networks() string          { return strings.Join(podNetworks(&r.st.Spec), ",") }
 func (r podItem) Cgroup() string            { return "/podbay/pod-" + short(r.st.Pod.ID) }
 func (r podItem) NumberOfContainers() int   { return len(r.all()) }
 

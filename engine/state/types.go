@@ -44,11 +44,13 @@ type Container struct {
 	ExitCode     int       `json:"exitCode"`
 	RestartCount int       `json:"restartCount"`
 	AutoRemove   bool      `json:"autoRemove,omitempty"`
+	// StopSignal is the container's own stop signal, else its image's.
+	StopSignal string `json:"stopSignal,omitempty"`
 
 	Labels      map[string]string `json:"labels,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	// Config holds the user-level creation options (owned by the CLI/pod
-	// layers) so that inspect and generate can report them.
+	// Config holds the spec the container was made from (owned by the pod
+	// package: its pod's settings, the container and its volumes).
 	Config json.RawMessage `json:"config,omitempty"`
 }
 

@@ -3,9 +3,9 @@ package generate
 import (
 	"slices"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // claimTemplates handles the volumes a StatefulSet's pods got from its

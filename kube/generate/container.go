@@ -4,10 +4,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // defaultTerminationMessagePath is the kubelet's default terminationMessagePath.

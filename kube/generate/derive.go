@@ -4,10 +4,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // defaultGracePeriod is Kubernetes' terminationGracePeriodSeconds default.

@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // Workload types accepted by Options.Type.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 const playedPod = `apiVersion: v1

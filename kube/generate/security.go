@@ -4,10 +4,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // defaultCapabilities is podbay's default set (Podman's), in Kubernetes spelling.

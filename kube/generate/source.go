@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // podObject returns the pod as a Kubernetes Pod: from its Source when kube play made

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"slices"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // defaultFileMode is the mode of projected files when defaultMode is unset.

@@ -3,11 +3,11 @@ package play
 import (
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 func (p *podBuilder) containers() {

@@ -4,13 +4,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kubernetes/pkg/api/v1/resource"
 	"k8s.io/kubernetes/pkg/fieldpath"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // envResult is a container's resolved environment, in order, and its sources.

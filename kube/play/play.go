@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podbay/podbay/kube/manifest"
+	"github.com/podbay/podbay/podspec"
 )
 
 // Play is everything a play creates, in start order.

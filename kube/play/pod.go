@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podbay/podbay/kube/manifest"
+	"github.com/podbay/podbay/podspec"
 )
 
 // podBuilder translates one pod template into one pod.Spec.

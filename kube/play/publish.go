@@ -6,9 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	"github.com/podbay/podbay/kube/manifest"
+	"github.com/podbay/podbay/podspec"
 )
 
 // publishSpec is one parsed --publish value.

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // ServiceAddressField returns the runtime field standing for a Service's address in

@@ -3,11 +3,11 @@ package play
 import (
 	"sort"
 
-	"github.com/podbay/podbay/podspec"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/kubernetes/pkg/fieldpath"
 	"k8s.io/kubernetes/third_party/forked/golang/expansion"
+
+	"github.com/podbay/podbay/podspec"
 )
 
 // hostPathTypes are the hostPath types the kubelet checks.
