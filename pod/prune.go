@@ -183,7 +183,7 @@ func (m *Manager) prunePodStrays(ctx context.Context) error {
 			if !e.IsDir() || known[e.Name()] || m.podRecorded(ctx, e.Name()) {
 				continue
 			}
-			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), os.RemoveAll(filepath.Join(dir, e.Name())))
+			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), removePodDir(filepath.Join(dir, e.Name())))
 		}
 	}
 	return errors.Join(append(errs, m.pruneStrayNetNS(ctx, known))...)
