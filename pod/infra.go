@@ -111,8 +111,10 @@ func (m *Manager) setupNetNS(p *state.Pod, o *podspec.Pod) (string, error) {
 		return "", nil
 	}
 	path := m.netnsPath(p.ID)
-	if network.IsNetNS(path) {
-		_ = network.RemoveNetNS(path) // a stale one from a killed stop
+	if _, err := os.Lstat(path); err == nil {
+		// A stale one from a killed stop, or the empty file of a start
+		// killed before it mounted the namespace there.
+		_ = network.RemoveNetNS(path)
 	}
 	path, err := network.NewNetNS(m.Runroot, p.ID)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -315,7 +314,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		errs = append(errs, m.removeLeftovers(ctx, st.Infra)...)
 		dead = append(dead, st.Infra)
 	}
-	errs = append(errs, cgroups.Remove(podCgroup(st.Pod.ID)), os.RemoveAll(m.podRunDir(st.Pod.ID)))
+	errs = append(errs, cgroups.Remove(podCgroup(st.Pod.ID)), removePodDir(m.podRunDir(st.Pod.ID)))
 	errs = append(errs, m.State.Update(ctx, func(tx *state.Tx) error {
 		for _, c := range dead {
 			if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {

@@ -13,6 +13,7 @@ import (
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/internal/mounts"
 )
 
 // PruneOptions tune Prune.
@@ -146,10 +147,13 @@ func (m *Manager) Reset(ctx context.Context) error {
 		// Networks' iptables rules and bridges live outside the roots.
 		errs = append(errs, m.Networks.RemoveAll(ctx))
 	}
-	if err := network.ReleaseNetNSDir(m.Runroot); err != nil {
-		errs = append(errs, err)
-	}
 	for _, d := range []string{m.Runroot, m.Root} {
+		// Whatever is still mounted under them (namespace files and their
+		// directory, root filesystems, memory volumes), deepest first.
+		if err := mounts.UnmountUnder(d); err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		if err := os.RemoveAll(d); err != nil {
 			errs = append(errs, fmt.Errorf("removing %s: %w", d, err))
 		}
@@ -176,13 +180,40 @@ func (m *Manager) prunePodStrays(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		for _, e := range entries {
-			if !e.IsDir() || known[e.Name()] {
+			if !e.IsDir() || known[e.Name()] || m.podRecorded(ctx, e.Name()) {
 				continue
 			}
-			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), os.RemoveAll(filepath.Join(dir, e.Name())))
+			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), removePodDir(filepath.Join(dir, e.Name())))
 		}
 	}
+	return errors.Join(append(errs, m.pruneStrayNetNS(ctx, known))...)
+}
+
+// pruneStrayNetNS removes the namespace files of pods that have no record
+// (a killed create or remove): each keeps the namespace directory mounted.
+func (m *Manager) pruneStrayNetNS(ctx context.Context, known map[string]bool) error {
+	entries, err := os.ReadDir(network.NetNSDir(m.Runroot))
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		if known[e.Name()] || m.podRecorded(ctx, e.Name()) {
+			continue
+		}
+		errs = append(errs, network.RemoveNetNS(m.netnsPath(e.Name())))
+	}
 	return errors.Join(errs...)
+}
+
+// podRecorded tells whether the state may have pod id now (a pod created
+// since a listing is no stray): only a record known missing says no.
+func (m *Manager) podRecorded(ctx context.Context, id string) bool {
+	err := m.State.View(ctx, func(tx *state.Tx) error {
+		_, err := tx.Pod(id)
+		return err
+	})
+	return !errors.Is(err, state.ErrNotFound)
 }
 
 func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {

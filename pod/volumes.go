@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -18,8 +17,6 @@ import (
 // preparedVolume is a pod volume made ready on the host.
 type preparedVolume struct {
 	source   string // host path to bind
-	tmpfs    string // tmpfs size option ("" when not tmpfs)
-	isTmpfs  bool
 	readOnly bool
 }
 
@@ -32,8 +29,10 @@ func (m *Manager) podFilesDir(podID, name string) string {
 }
 
 // prepareVolumes makes every volume of a played pod ready: emptyDir
-// directories, projected files with their modes, hostPath checked by type,
-// named volumes for claims; fsGroup owns what the pod writes.
+// directories (a tmpfs for medium Memory), projected files with their
+// modes, hostPath checked by type, named volumes for claims; fsGroup owns
+// what the pod writes. Each is one host directory that every container
+// naming the volume bind-mounts.
 func (m *Manager) prepareVolumes(ctx context.Context, podID string, spec *podspec.Pod) (map[string]preparedVolume, error) {
 	out := map[string]preparedVolume{}
 	for _, v := range spec.Volumes {
@@ -50,11 +49,11 @@ func (m *Manager) prepareVolume(ctx context.Context, podID string, spec *podspec
 	switch v.Kind {
 	case podspec.VolumeEmptyDir:
 		if v.EmptyDir != nil && v.EmptyDir.Medium == "Memory" {
-			size := ""
-			if v.EmptyDir.SizeLimit > 0 {
-				size = "size=" + strconv.FormatInt(v.EmptyDir.SizeLimit, 10)
+			dir := m.podFilesDir(podID, v.Name)
+			if err := mountMemoryVolume(dir, memoryVolumeSize(spec, v.EmptyDir.SizeLimit)); err != nil {
+				return preparedVolume{}, err
 			}
-			return preparedVolume{isTmpfs: true, tmpfs: size}, nil
+			return preparedVolume{source: dir}, fsGroupOwn(dir, spec.Security.FSGroup)
 		}
 		dir := m.podVolumeDir(podID, v.Name)
 		if err := os.MkdirAll(dir, 0o777); err != nil {
@@ -194,14 +193,6 @@ func mountOptions(c *podspec.Container, vols map[string]preparedVolume) ([]mount
 		pv, ok := vols[mt.Volume]
 		if !ok {
 			return nil, fmt.Errorf("container %s: mount of unknown volume %q", c.Name, mt.Volume)
-		}
-		if pv.isTmpfs {
-			opts := []string{"nosuid", "nodev", "mode=1777"}
-			if pv.tmpfs != "" {
-				opts = append(opts, pv.tmpfs)
-			}
-			out = append(out, mountOption{Type: "tmpfs", Destination: mt.Destination, Options: opts})
-			continue
 		}
 		src := pv.source
 		if mt.SubPath != "" {

@@ -306,7 +306,8 @@ type HostPathSource struct {
 	Type string `json:"type,omitempty"`
 }
 
-// EmptyDirSource is a scratch directory; Medium "Memory" means tmpfs.
+// EmptyDirSource is a scratch directory; Medium "Memory" means one tmpfs
+// for the pod.
 type EmptyDirSource struct {
 	Medium    string `json:"medium,omitempty"`
 	SizeLimit int64  `json:"sizeLimit,omitempty"`

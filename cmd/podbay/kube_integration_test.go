@@ -492,11 +492,14 @@ func (e *env) podRows() map[string]podReadyRow {
 func TestKubeletLifecycle(t *testing.T) {
 	e := kubeEnv(t)
 	hostDir := t.TempDir()
+	// The grace period bounds the stops whose order the test checks: the
+	// containers end on SIGTERM at once, and the preStop hook (a runtime
+	// exec) may take seconds on a loaded machine.
 	m := writeKubeManifest(t, `apiVersion: v1
 kind: Pod
 metadata: {name: life}
 spec:
-  terminationGracePeriodSeconds: 3
+  terminationGracePeriodSeconds: 30
   initContainers:
   - name: sidecar
     image: docker.io/library/busybox:1.36
@@ -527,10 +530,10 @@ spec:
 		return r.Status == "Running" && r.Ready == "1/2"
 	})
 	e.ok("exec", "life-web", "touch", "/tmp/ready")
-	waitFor(t, "readiness", 10*time.Second, func() bool { return e.podRows()["life"].Ready == "2/2" })
+	waitFor(t, "readiness", 30*time.Second, func() bool { return e.podRows()["life"].Ready == "2/2" })
 	// Liveness: removing the page makes httpGet fail; the container restarts.
 	e.ok("exec", "life-web", "rm", "/www/index.html")
-	waitFor(t, "a liveness restart", 30*time.Second, func() bool {
+	waitFor(t, "a liveness restart", 60*time.Second, func() bool {
 		for _, c := range e.podRows()["life"].Containers {
 			if c.Names == "life-web" && c.RestartCount >= 1 {
 				return true

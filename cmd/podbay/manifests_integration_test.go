@@ -31,14 +31,14 @@ func TestManifestWebapp(t *testing.T) {
 		rows := e.podRows()
 		return rows["webapp-pod-0"].Ready == "2/2" && rows["webapp-pod-1"].Ready == "2/2"
 	})
-	waitFor(t, "the Service", 15*time.Second, func() bool {
+	waitFor(t, "the Service", 30*time.Second, func() bool {
 		return strings.Contains(e.ncGet("webapp-pod-0-web", "webapp", "80", "/index.html"), "webapp on podbay")
 	})
 	if env := e.ok("exec", "webapp-pod-1-web", "env"); !strings.Contains(env, "TOKEN=not-a-real-token") || !strings.Contains(env, "GREETING=hello") {
 		t.Errorf("environment:\n%s", env)
 	}
 	// Both replicas write to the one claim.
-	waitFor(t, "two starts on the claim", 10*time.Second, func() bool {
+	waitFor(t, "two starts on the claim", 30*time.Second, func() bool {
 		return strings.Count(e.ok("exec", "webapp-pod-0-web", "cat", "/data/starts"), "\n") == 2
 	})
 	e.ok("kube", "down", m)
@@ -57,7 +57,7 @@ func TestManifestStatefulSet(t *testing.T) {
 	e.ok("kube", "play", m)
 	for _, peer := range []string{"db-1.db", "db-2.db", "db-2.db.default.svc.cluster.local"} {
 		want := "member " + strings.SplitN(peer, ".", 2)[0]
-		waitFor(t, "db-0 reaching "+peer, 15*time.Second, func() bool {
+		waitFor(t, "db-0 reaching "+peer, 30*time.Second, func() bool {
 			r := e.run("exec", "db-0-member", "sh", "-c", `nc -w 2 "$0" 7000 </dev/null`, peer)
 			return strings.TrimSpace(r.stdout) == want
 		})

@@ -75,7 +75,7 @@ func (e *env) get(addr string, want func(string) bool) string {
 	e.t.Helper()
 	host, port, _ := strings.Cut(addr, ":")
 	var body string
-	waitFor(e.t, "GET http://"+addr+"/ from the client pod", 15*time.Second, func() bool {
+	waitFor(e.t, "GET http://"+addr+"/ from the client pod", 30*time.Second, func() bool {
 		r := e.run("exec", "client-c", "sh", "-c", `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 "$0" "$1"`, host, port)
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		body = strings.TrimSpace(lines[len(lines)-1])

@@ -15,7 +15,7 @@ import (
 // for every container it starts or execs into) takes the kernel's global
 // cgroup_threadgroup_rwsem for writing. When no migration has happened for
 // about one RCU grace period, the first one waits for a whole grace period
-// (rcu_sync_enter: 10-13 ms on the machine the README's figures come from,
+// (rcu_sync_enter: 10-13 ms on the machine of docs/performance.md's figures,
 // over a third of a `runc run -d`); migrations within a grace period of the
 // last one do not wait.
 //

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,6 +87,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add("", tarOf(f, []entry{{name: "f", body: "x"}, {name: "../escape", body: "x"}}))
 	f.Fuzz(func(t *testing.T, script string, raw []byte) {
 		base := t.TempDir()
+		t.Cleanup(func() { makeRemovable(t, base) })
 		outside := filepath.Join(base, "outside")
 		dir := filepath.Join(base, "a", "b", "layer")
 		for _, d := range []string{outside, dir} {
@@ -122,4 +124,19 @@ func FuzzExtract(f *testing.F) {
 			t.Errorf("a file outside the layer changed: %q", data)
 		}
 	})
+}
+
+// makeRemovable gives the owner rwx on every directory under base, so that
+// t.TempDir's cleanup can remove a layer holding directories of mode 0644
+// when the tests do not run as root.
+func makeRemovable(t *testing.T, base string) {
+	err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		return os.Chmod(p, 0o700)
+	})
+	if err != nil {
+		t.Errorf("making %s removable: %v", base, err)
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/internal/mounts"
 )
 
 // maxMountData is the longest option string mount(2) accepts (one page, with its NUL).
@@ -149,12 +151,8 @@ func shortLinks(lowers []string, dir string) ([]string, error) {
 
 // UnmountRootfs unmounts target (lazily if busy); it is not an error if nothing is mounted.
 func UnmountRootfs(target string) error {
-	err := unix.Unmount(target, 0)
-	if errors.Is(err, unix.EBUSY) {
-		err = unix.Unmount(target, unix.MNT_DETACH)
-	}
-	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmounting rootfs %s: %w", target, err)
+	if err := mounts.Unmount(target); err != nil {
+		return fmt.Errorf("rootfs: %w", err)
 	}
 	if err := os.RemoveAll(linksDir(target)); err != nil {
 		return fmt.Errorf("unmounting rootfs %s: %w", target, err)

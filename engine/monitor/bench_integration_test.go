@@ -75,3 +75,28 @@ func BenchmarkLaunch(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkMonitorRSS reports the VmRSS of the monitor of a pod of two
+// containers whose probes of every kind run (newProbedPod), as rss-kB: the
+// figure the tests only hold to a sanity bound (rssSanityKiB). Each
+// iteration launches a pod, waits for ten readiness probes, measures and
+// stops it; ns/op is that whole cycle.
+func BenchmarkMonitorRSS(b *testing.B) {
+	var total int
+	for b.Loop() {
+		p := newProbedPod(b)
+		started, err := p.launch()
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.waitProbed()
+		total += vmRSS(b, started.MonitorPid)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		err = monitor.StopAll(ctx, &p.cfg, -1)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "rss-kB")
+}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/podbay/podbay/engine/crilog"
-	"golang.org/x/sys/unix"
+	"github.com/podbay/podbay/internal/mounts"
 )
 
 // copyBufSize is the read buffer of one stdio stream: small, to keep the
@@ -210,7 +210,7 @@ func (c *container) closeStdio() {
 func (c *container) finish(ctx context.Context, e Exit) {
 	c.deleteStopped(ctx)
 	if c.spec.Rootfs != "" {
-		if err := unmount(c.spec.Rootfs); err != nil {
+		if err := mounts.Unmount(c.spec.Rootfs); err != nil {
 			c.s.log.Warn("unmounting rootfs", "id", c.spec.ID, "err", err)
 		}
 	}
@@ -257,17 +257,6 @@ func (c *container) deleteRuntime(ctx context.Context) {
 	if err := c.s.runCommand(cmd); err != nil && !strings.Contains(out.String(), "does not exist") {
 		c.s.log.Warn("deleting container", "id", c.spec.ID, "err", err, "output", out.String())
 	}
-}
-
-func unmount(path string) error {
-	err := unix.Unmount(path, 0)
-	if errors.Is(err, unix.EBUSY) {
-		err = unix.Unmount(path, unix.MNT_DETACH)
-	}
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
-		return nil // not mounted
-	}
-	return err
 }
 
 // startWithTerminal runs a container whose process has a terminal: the

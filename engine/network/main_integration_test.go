@@ -18,7 +18,11 @@ import (
 const envChild = "PODBAY_NETTEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(envChild) != "" {
+	switch os.Getenv(envChild) {
+	case "":
+	case childNetNSChurn:
+		os.Exit(childChurn())
+	default:
 		os.Exit(childAttach())
 	}
 	// firewall and loopback serve only TestDetachLegacyAttachment (what an

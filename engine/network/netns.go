@@ -21,21 +21,16 @@ func NetNSDir(runroot string) string { return filepath.Join(runroot, "netns") }
 // NewNetNS creates a network namespace and bind-mounts it at
 // <runroot>/netns/<name>, so that it outlives the creating process. The
 // directory is made a shared mount point (as `ip netns` does) so that an
-// unmount also reaches copies held by other mount namespaces.
+// unmount also reaches copies held by other mount namespaces; RemoveNetNS
+// of its last namespace unmounts it again.
 func NewNetNS(runroot, name string) (string, error) {
 	if name == "" || filepath.Base(name) != name {
 		return "", fmt.Errorf("netns name %q: must be a plain file name", name)
 	}
-	dir := NetNSDir(runroot)
-	if err := sharedMountDir(dir); err != nil {
+	path := filepath.Join(NetNSDir(runroot), name)
+	if err := claimNetNSFile(path); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
-	if err != nil {
-		return "", fmt.Errorf("creating netns %s: %w", path, err)
-	}
-	f.Close()
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -50,22 +45,42 @@ func NewNetNS(runroot, name string) (string, error) {
 		errc <- unix.Mount(src, path, "none", unix.MS_BIND, "")
 	}()
 	if err := <-errc; err != nil {
-		os.Remove(path)
-		return "", fmt.Errorf("creating netns %s: %w", path, err)
+		return "", errors.Join(fmt.Errorf("creating netns %s: %w", path, err), RemoveNetNS(path))
 	}
 	return path, nil
 }
 
-// sharedMountDir makes dir a mount point with shared propagation.
-func sharedMountDir(dir string) error {
+// claimNetNSFile creates the empty file a namespace is mounted on, in its
+// directory made a shared mount point. Both happen under the directory's
+// lock, which RemoveNetNS takes to unmount the directory once it is empty:
+// the file keeps the directory mounted from then on, so the namespace
+// mounted on it later, without the lock, stays reachable.
+func claimNetNSFile(path string) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating netns directory: %w", err)
 	}
-	l, err := lockFile(dir + ".lock")
+	l, err := lockFile(netnsDirLock(dir))
 	if err != nil {
 		return err
 	}
 	defer l.unlock()
+	if err := sharedMountDir(dir); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return fmt.Errorf("creating netns %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// netnsDirLock is the lock of a namespace directory, beside it.
+func netnsDirLock(dir string) string { return dir + ".lock" }
+
+// sharedMountDir makes dir a mount point with shared propagation (its
+// lock held).
+func sharedMountDir(dir string) error {
 	if err := unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, ""); err == nil {
 		return nil
 	} else if !errors.Is(err, unix.EINVAL) {
@@ -82,7 +97,8 @@ func sharedMountDir(dir string) error {
 }
 
 // RemoveNetNS unmounts and deletes a namespace made by NewNetNS. A missing
-// one is not an error.
+// one is not an error. When it was the last one, the directory's own mount
+// goes too, so that nothing stays mounted under the runroot.
 func RemoveNetNS(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil &&
 		!errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
@@ -91,13 +107,38 @@ func RemoveNetNS(path string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing netns %s: %w", path, err)
 	}
-	return nil
+	return releaseEmptyDir(filepath.Dir(path))
+}
+
+// releaseEmptyDir unmounts a namespace directory made by NewNetNS once it
+// holds no namespace file, under its lock. A directory without that lock
+// beside it (say, iproute2's /run/netns) is not NewNetNS's: left alone.
+func releaseEmptyDir(dir string) error {
+	lockPath := netnsDirLock(dir)
+	if _, err := os.Stat(lockPath); err != nil {
+		return nil
+	}
+	l, err := lockFile(lockPath)
+	if err != nil {
+		return err
+	}
+	defer l.unlock()
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), err == nil && len(entries) > 0:
+		return nil
+	case err != nil:
+		return fmt.Errorf("releasing netns directory: %w", err)
+	}
+	return unmountDir(dir)
 }
 
 // ReleaseNetNSDir undoes the shared bind mount NewNetNS puts on
-// <runroot>/netns, for `system reset` and tests that delete the runroot.
-func ReleaseNetNSDir(runroot string) error {
-	dir := NetNSDir(runroot)
+// <runroot>/netns whatever it holds, for tests that delete the runroot
+// (`system reset` unmounts everything under the runroot).
+func ReleaseNetNSDir(runroot string) error { return unmountDir(NetNSDir(runroot)) }
+
+func unmountDir(dir string) error {
 	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil &&
 		!errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmounting %s: %w", dir, err)
