@@ -41,7 +41,11 @@ type Manager struct {
 	// SyncCommand re-syncs Services (podbay-kube kube sync-services); pod
 	// monitors run it when a container's readiness changes.
 	SyncCommand []string
-	Log         *slog.Logger
+	// CgroupParent holds every container's and pod's cgroup (default
+	// /podbay): /podbay/<id> for a standalone container, /podbay/pod-<id>/
+	// <ctr> for a pod's. Every command over one root must use the same.
+	CgroupParent string
+	Log          *slog.Logger
 	// warm is held while this process starts containers (see
 	// cgroups.Warmer): runc's move of the container into its cgroup then
 	// does not wait for an RCU grace period.
@@ -61,6 +65,28 @@ type CreateOptions struct {
 	Pull       image.PullOptions
 	Labels     map[string]string
 	AutoRemove bool
+}
+
+// DefaultCgroupParent is where containers' and pods' cgroups go unless
+// Manager.CgroupParent says otherwise.
+const DefaultCgroupParent = "/podbay"
+
+func (m *Manager) cgroupParent() string {
+	if m.CgroupParent == "" {
+		return DefaultCgroupParent
+	}
+	return m.CgroupParent
+}
+
+// podCgroup is a pod's cgroup.
+func (m *Manager) podCgroup(podID string) string { return m.cgroupParent() + "/pod-" + podID[:12] }
+
+// containerCgroup is a container's cgroup: under its pod's, or its own.
+func (m *Manager) containerCgroup(c *state.Container) string {
+	if c.PodID != "" {
+		return m.podCgroup(c.PodID) + "/" + c.ID[:12]
+	}
+	return m.cgroupParent() + "/" + c.ID
 }
 
 func (m *Manager) containerDir(id string) string { return filepath.Join(m.Root, "containers", id) }
@@ -328,10 +354,7 @@ func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []err
 	if err := image.UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
 	}
-	cg := "/podbay/" + c.ID
-	if c.PodID != "" {
-		cg = podCgroup(c.PodID) + "/" + c.ID[:12]
-	}
+	cg := m.containerCgroup(c)
 	// Whatever is still in the container's cgroup belongs to nobody now:
 	// an orphan of a runtime stopped half-way would outlive the removal.
 	if err := cgroups.Kill(ctx, cg); err != nil {

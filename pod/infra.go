@@ -226,7 +226,7 @@ func (m *Manager) infraSpec(st *PodStatus, o *podspec.Pod) (*specs.Spec, error) 
 		runtime.WithArgs("/pause", "pause"),
 		runtime.WithBindMount(m.MonitorBin, "/pause", true),
 		runtime.WithNamespaceHolderMounts(),
-		runtime.WithCgroupsPath(podCgroup(st.Pod.ID) + "/" + st.Infra.ID[:12]),
+		runtime.WithCgroupsPath(m.podCgroup(st.Pod.ID) + "/" + st.Infra.ID[:12]),
 		runtime.WithCapDrop("ALL"),
 		runtime.WithNoNewPrivileges(),
 	}

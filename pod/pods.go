@@ -314,7 +314,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		errs = append(errs, m.removeLeftovers(ctx, st.Infra)...)
 		dead = append(dead, st.Infra)
 	}
-	errs = append(errs, cgroups.Remove(podCgroup(st.Pod.ID)), removePodDir(m.podRunDir(st.Pod.ID)))
+	errs = append(errs, cgroups.Remove(m.podCgroup(st.Pod.ID)), removePodDir(m.podRunDir(st.Pod.ID)))
 	errs = append(errs, m.State.Update(ctx, func(tx *state.Tx) error {
 		for _, c := range dead {
 			if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
@@ -339,7 +339,6 @@ func (m *Manager) PodRunning(ctx context.Context, ref string) bool {
 	return err == nil && (st.Status == PodRunning || st.Status == PodDegraded)
 }
 
-func podCgroup(podID string) string { return "/podbay/pod-" + podID[:12] }
 
 // Readiness counts the app containers of a pod that are ready, and all of
 // them, as kubectl's READY column shows them.

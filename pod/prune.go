@@ -233,7 +233,7 @@ func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {
 	}
 	errs = append(errs, network.RemoveNetNS(m.netnsPath(id)))
 	if len(id) >= 12 {
-		errs = append(errs, cgroups.Remove(podCgroup(id)))
+		errs = append(errs, cgroups.Remove(m.podCgroup(id)))
 	}
 	return errors.Join(errs...)
 }

@@ -20,11 +20,11 @@ import (
 // buildSpec writes nothing: it resolves a container's host paths (its
 // /etc files, volumes, cgroup) and builds its OCI spec from its view.
 func (m *Manager) buildSpec(ctx context.Context, c *state.Container, img *image.Image, view *podspec.Pod, vols map[string]preparedVolume) (*specs.Spec, error) {
-	in := ociInput{Name: c.Name, View: view, Image: img.Config.Config, Rootfs: c.Rootfs, Cgroup: "/podbay/" + c.ID, InPod: c.PodID != ""}
+	in := ociInput{Name: c.Name, View: view, Image: img.Config.Config, Rootfs: c.Rootfs, Cgroup: m.containerCgroup(c), InPod: c.PodID != ""}
 	var err error
 	if in.InPod {
 		// Namespaces are joined at start (joinPod); the pod's files are shared.
-		in.Etc, in.Cgroup = m.podEtc(c.PodID), podCgroup(c.PodID)+"/"+c.ID[:12]
+		in.Etc = m.podEtc(c.PodID)
 	} else {
 		in.Hostname = firstNonEmpty(view.Hostname, c.ID[:12])
 		if in.Etc, err = m.writeEtcFiles(c, in.Hostname, view.NetworkName()); err != nil {

@@ -58,7 +58,12 @@ func (g *globals) manager() (*pod.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, Networks: nets, MonitorBin: mon, Log: g.log}
+	parent := envOr("PODBAY_CGROUP_PARENT", pod.DefaultCgroupParent)
+	if !strings.HasPrefix(parent, "/") || strings.Contains(parent, "..") {
+		return nil, fmt.Errorf("PODBAY_CGROUP_PARENT %q: want an absolute cgroup path", parent)
+	}
+	m := &pod.Manager{Root: g.root, Runroot: g.runroot, Images: imgs, Runtime: rt, State: st, Networks: nets, MonitorBin: mon,
+		CgroupParent: parent, Log: g.log}
 	if err := m.SpreadDirs(); err != nil {
 		return nil, err
 	}

@@ -52,13 +52,13 @@ func TestMain(m *testing.M) {
 				return 1
 			}
 		}
-		before, err := podbayCgroups()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL:", err)
-			return 1
-		}
+		// The run's pods and containers get cgroups under a parent of their
+		// own: what is left under it at the end is this run's leak, whatever
+		// other podbay runs on the machine do meanwhile.
+		cgroupParent = fmt.Sprintf("/podbay-test-%d", os.Getpid())
+		os.Setenv("PODBAY_CGROUP_PARENT", cgroupParent)
 		code := m.Run()
-		if left := cgroupsLeft(before); len(left) > 0 {
+		if left := cgroupsLeft(); len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: cgroups left behind by the tests (removed now): %v\n", left)
 			return 1
 		}
@@ -66,51 +66,42 @@ func TestMain(m *testing.M) {
 	}, "runc", "iptables", "docker-registry"))
 }
 
-// podbayCgroups lists the cgroups under /podbay (containers and pods, one
-// level down) in every mounted hierarchy, as "mount point: name".
-func podbayCgroups() (map[string]bool, error) {
-	mounts, err := cgroups.Mounts()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]bool{}
-	for _, m := range mounts {
-		ents, _ := os.ReadDir(filepath.Join(m, "podbay"))
-		for _, e := range ents {
-			if e.IsDir() {
-				out[filepath.Join(m, "podbay", e.Name())] = true
-			}
-		}
-	}
-	return out, nil
-}
+// cgroupParent is the cgroup that holds this run's pods and containers.
+var cgroupParent string
 
-// cgroupsLeft lists the cgroups under /podbay made since before, by name
-// (every test has removed what it made by the end of the run: a pod's or a
-// container's cgroup left behind is a leak), and removes them, children
-// first, so that the host stays clean.
-func cgroupsLeft(before map[string]bool) []string {
-	now, err := podbayCgroups()
+// cgroupsLeft lists the cgroups left under this run's parent in every
+// mounted hierarchy, by name (every test has removed what it made by the
+// end of the run: a pod's or a container's cgroup left behind is a leak),
+// and removes them, children first, and the parent, so that the host stays
+// clean.
+func cgroupsLeft() []string {
+	mounts, err := cgroups.Mounts()
 	if err != nil {
 		return []string{err.Error()}
 	}
 	names := map[string]bool{}
-	for dir := range now {
-		if before[dir] {
-			continue
-		}
-		names[filepath.Base(dir)] = true
-		kids, _ := os.ReadDir(dir)
-		for _, k := range kids {
-			if k.IsDir() {
-				os.Remove(filepath.Join(dir, k.Name()))
+	for _, m := range mounts {
+		parent := filepath.Join(m, cgroupParent)
+		ents, _ := os.ReadDir(parent)
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
 			}
+			dir := filepath.Join(parent, e.Name())
+			names[e.Name()] = true
+			kids, _ := os.ReadDir(dir)
+			for _, k := range kids {
+				if k.IsDir() {
+					os.Remove(filepath.Join(dir, k.Name()))
+				}
+			}
+			os.Remove(dir)
 		}
-		os.Remove(dir)
+		os.Remove(parent)
 	}
 	var left []string
 	for n := range names {
-		left = append(left, "/podbay/"+n)
+		left = append(left, cgroupParent+"/"+n)
 	}
 	sort.Strings(left)
 	return left
@@ -317,7 +308,7 @@ func processesMentioning(dir string) []string {
 }
 
 // processesInContainerCgroups lists the processes in standalone containers'
-// cgroups (/podbay/<64-hex id>): a container whose monitor is gone keeps no
+// cgroups (<parent>/<64-hex id>): a container whose monitor is gone keeps no
 // podbay path on its command line, but it cannot leave its cgroup.
 func processesInContainerCgroups(t *testing.T) []string {
 	t.Helper()
@@ -327,14 +318,14 @@ func processesInContainerCgroups(t *testing.T) []string {
 	}
 	var out []string
 	for _, m := range mounts {
-		ents, _ := os.ReadDir(filepath.Join(m, "podbay"))
+		ents, _ := os.ReadDir(filepath.Join(m, cgroupParent))
 		for _, e := range ents {
 			if len(e.Name()) != 64 || !e.IsDir() {
 				continue
 			}
-			data, err := os.ReadFile(filepath.Join(m, "podbay", e.Name(), "cgroup.procs"))
+			data, err := os.ReadFile(filepath.Join(m, cgroupParent, e.Name(), "cgroup.procs"))
 			if err == nil && len(strings.TrimSpace(string(data))) > 0 {
-				out = append(out, filepath.Join(m, "podbay", e.Name())+": "+strings.Join(strings.Fields(string(data)), ","))
+				out = append(out, filepath.Join(m, cgroupParent, e.Name())+": "+strings.Join(strings.Fields(string(data)), ","))
 			}
 		}
 		if len(out) > 0 {

@@ -242,7 +242,7 @@ func podPsJSON(st *pod.PodStatus) map[string]any {
 	return map[string]any{
 		"Id": st.Pod.ID, "Name": st.Pod.Name, "Status": st.Status, "Created": st.Pod.Created,
 		"InfraId": st.Pod.InfraID, "Labels": st.Pod.Labels, "Networks": podNetworks(&st.Spec), "Containers": ctrs,
-		"NumberOfContainers": len(all), "Cgroup": "/podbay/pod-" + st.Pod.ID[:12],
+		"NumberOfContainers": len(all), "Cgroup": envOr("PODBAY_CGROUP_PARENT", pod.DefaultCgroupParent) + "/pod-" + st.Pod.ID[:12],
 	}
 }
 

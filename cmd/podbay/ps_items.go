@@ -151,8 +151,10 @@ func (r podItem) InfraID() string           { return short(r.st.Pod.InfraID) }
 func (r podItem) Labels() map[string]string { return r.st.Pod.Labels }
 func (r podItem) Label(key string) string   { return r.st.Pod.Labels[key] }
 func (r podItem) Networks() string          { return strings.Join(podNetworks(&r.st.Spec), ",") }
-func (r podItem) Cgroup() string            { return "/podbay/pod-" + short(r.st.Pod.ID) }
-func (r podItem) NumberOfContainers() int   { return len(r.all()) }
+func (r podItem) Cgroup() string {
+	return envOr("PODBAY_CGROUP_PARENT", pod.DefaultCgroupParent) + "/pod-" + short(r.st.Pod.ID)
+}
+func (r podItem) NumberOfContainers() int { return len(r.all()) }
 
 // ContainerIds, ContainerNames and ContainerStatuses list its containers,
 // the infra first, comma-separated.
