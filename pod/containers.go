@@ -16,7 +16,6 @@ import (
 	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
-	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/internal/topdir"
@@ -33,11 +32,15 @@ var (
 // only handles; every operation is a short transaction on the state store.
 type Manager struct {
 	Root, Runroot string
-	Images        *image.Store
-	Runtime       *runtime.Runtime
+	Images        Images
+	Runtime       Runtime
 	State         *state.Store
-	Networks      *network.Manager
-	MonitorBin    string
+	Networks      Networks
+	// Monitors and Host default to the real ones (podbay-monitor processes,
+	// this machine's mounts, namespaces and cgroups).
+	Monitors   Monitors
+	Host       Host
+	MonitorBin string
 	// SyncCommand re-syncs Services (podbay-kube kube sync-services); pod
 	// monitors run it when a container's readiness changes.
 	SyncCommand []string
@@ -307,7 +310,7 @@ func (m *Manager) prepareRootfs(ctx context.Context, c *state.Container, img *im
 	if mounted(c.Rootfs) {
 		return nil
 	}
-	return image.MountRootfs(ctx, lowers, c.Upper, work, c.Rootfs)
+	return m.host().MountRootfs(ctx, lowers, c.Upper, work, c.Rootfs)
 }
 
 // mounted tells whether dir is a mount point (its device differs from its parent's).
@@ -351,16 +354,16 @@ func (m *Manager) removeLeftovers(ctx context.Context, c *state.Container) []err
 		// container since the first look.
 		m.deleteRuntimeRecord(ctx, c.ID)
 	}
-	if err := image.UnmountRootfs(c.Rootfs); err != nil {
+	if err := m.host().UnmountRootfs(c.Rootfs); err != nil {
 		errs = append(errs, err)
 	}
 	cg := m.containerCgroup(c)
 	// Whatever is still in the container's cgroup belongs to nobody now:
 	// an orphan of a runtime stopped half-way would outlive the removal.
-	if err := cgroups.Kill(ctx, cg); err != nil {
+	if err := m.host().KillCgroup(ctx, cg); err != nil {
 		m.Log.Warn("killing what is left in the container's cgroup", "id", c.ID, "err", err)
 	}
-	if err := cgroups.Remove(cg); err != nil {
+	if err := m.host().RemoveCgroup(cg); err != nil {
 		m.Log.Warn("removing the container's cgroup", "id", c.ID, "err", err)
 	}
 	for _, d := range []string{m.containerRunDir(c.ID), m.containerDir(c.ID)} {

@@ -60,7 +60,7 @@ func (m *Manager) ensureInfra(ctx context.Context, st *PodStatus) (err error) {
 	}()
 	// The pod's monitor starts now and waits for the infra's config: its
 	// exec and start-up overlap the network set-up.
-	pre, _ := monitor.Prelaunch(m.MonitorBin, m.podMonitorConfig(st.Pod.ID))
+	pre, _ := m.monitors().Prelaunch(m.MonitorBin, m.podMonitorConfig(st.Pod.ID))
 	defer pre.Cancel() // unless handed over
 	infraErr := m.startInfra(ctx, st, o, pre)
 	err = <-attached
@@ -114,15 +114,15 @@ func (m *Manager) setupNetNS(p *state.Pod, o *podspec.Pod) (string, error) {
 	if _, err := os.Lstat(path); err == nil {
 		// A stale one from a killed stop, or the empty file of a start
 		// killed before it mounted the namespace there.
-		_ = network.RemoveNetNS(path)
+		_ = m.host().RemoveNetNS(path)
 	}
-	path, err := network.NewNetNS(m.Runroot, p.ID)
+	path, err := m.host().NewNetNS(m.Runroot, p.ID)
 	if err != nil {
 		return "", err
 	}
 	if o.NetworkName() == podspec.NetworkNone {
-		if err := network.SetupLoopback(path); err != nil {
-			return "", errors.Join(err, network.RemoveNetNS(path))
+		if err := m.host().SetupLoopback(path); err != nil {
+			return "", errors.Join(err, m.host().RemoveNetNS(path))
 		}
 	}
 	return path, nil
@@ -152,7 +152,7 @@ func (m *Manager) teardownNetwork(ctx context.Context, p *state.Pod, o *podspec.
 	if onNetwork(o) {
 		errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: p.ID, Network: o.NetworkName(), NetNS: m.netnsPath(p.ID)}))
 	}
-	errs = append(errs, network.RemoveNetNS(m.netnsPath(p.ID)))
+	errs = append(errs, m.host().RemoveNetNS(m.netnsPath(p.ID)))
 	if onNetwork(o) {
 		errs = append(errs, m.refreshPeerHosts(ctx, o.NetworkName()))
 	}

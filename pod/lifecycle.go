@@ -79,7 +79,7 @@ func (m *Manager) Run(ctx context.Context, o CreateOptions) (*state.Container, e
 	id := NewID()
 	var pre *monitor.Pending
 	if o.Pod == "" { // no monitor yet: starting would launch one in any case
-		pre, _ = monitor.Prelaunch(m.MonitorBin, m.monitorConfig(&state.Container{ID: id}))
+		pre, _ = m.monitors().Prelaunch(m.MonitorBin, m.monitorConfig(&state.Container{ID: id}))
 	}
 	defer pre.Cancel() // unless handed over
 	// A pod whose infra is down: its network and infra come up while the
@@ -140,7 +140,7 @@ func (m *Manager) startPrepared(ctx context.Context, c *state.Container, pre *mo
 		return nil, err
 	}
 	t0 := time.Now()
-	started, err := monitor.StartPending(ctx, m.MonitorBin, pre, m.monitorConfig(c), mc)
+	started, err := m.monitors().Start(ctx, m.MonitorBin, pre, m.monitorConfig(c), mc)
 	m.Log.Debug("monitor started the container", "took", time.Since(t0))
 	if err != nil {
 		return nil, fmt.Errorf("starting container %s: %w", c.Name, err)
@@ -186,7 +186,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, o StopOptions) (*state.C
 	if grace <= 0 {
 		grace = -1
 	}
-	err = monitor.StopContainer(ctx, ptr(m.monitorConfig(c)), c.ID, grace)
+	err = m.monitors().StopContainer(ctx, ptr(m.monitorConfig(c)), c.ID, grace)
 	if err == nil {
 		return m.WaitExit(ctx, c.ID, 30*time.Second)
 	}

@@ -62,10 +62,14 @@ func ociOptions(in ociInput) ([]runtime.SpecOpt, error) {
 		runtime.WithEnv(append(append([]string{}, in.Image.Env...), envOf(c)...)...),
 		runtime.WithCwd(firstNonEmpty(c.WorkingDir, in.Image.WorkingDir, "/")),
 		runtime.WithUser(in.Rootfs, user),
-		runtime.WithCapDrop(sec.CapDrop...),
-		runtime.WithCapAdd(sec.CapAdd...),
 		runtime.WithEtcFiles(in.Etc.hosts, in.Etc.resolv, in.Etc.hostname),
 		runtime.WithCgroupsPath(in.Cgroup),
+	}
+	if len(sec.CapDrop) > 0 {
+		opts = append(opts, runtime.WithCapDrop(sec.CapDrop...))
+	}
+	if len(sec.CapAdd) > 0 {
+		opts = append(opts, runtime.WithCapAdd(sec.CapAdd...))
 	}
 	hostNet := !in.InPod && v.NetworkName() == podspec.NetworkHost
 	switch {

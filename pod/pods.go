@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/podbay/podbay/engine/cgroups"
-	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/podspec"
 )
@@ -275,7 +273,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		grace = -1
 	}
 	t0 := time.Now()
-	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(st.Pod.ID)), grace); err != nil {
+	if err := m.monitors().StopAll(ctx, ptr(m.podMonitorConfig(st.Pod.ID)), grace); err != nil {
 		return nil, err
 	}
 	m.Log.Debug("pod stopped", "pod", st.Pod.Name, "took", time.Since(t0))
@@ -314,7 +312,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		errs = append(errs, m.removeLeftovers(ctx, st.Infra)...)
 		dead = append(dead, st.Infra)
 	}
-	errs = append(errs, cgroups.Remove(m.podCgroup(st.Pod.ID)), removePodDir(m.podRunDir(st.Pod.ID)))
+	errs = append(errs, m.host().RemoveCgroup(m.podCgroup(st.Pod.ID)), m.removePodDir(m.podRunDir(st.Pod.ID)))
 	errs = append(errs, m.State.Update(ctx, func(tx *state.Tx) error {
 		for _, c := range dead {
 			if err := tx.DeleteContainer(c.ID); err != nil && !errors.Is(err, state.ErrNotFound) {
@@ -338,7 +336,6 @@ func (m *Manager) PodRunning(ctx context.Context, ref string) bool {
 	st, err := m.PodStatusOf(ctx, ref)
 	return err == nil && (st.Status == PodRunning || st.Status == PodDegraded)
 }
-
 
 // Readiness counts the app containers of a pod that are ready, and all of
 // them, as kubectl's READY column shows them.

@@ -7,13 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
-	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
-	"github.com/podbay/podbay/internal/mounts"
 )
 
 // PruneOptions tune Prune.
@@ -79,7 +76,7 @@ func (m *Manager) pruneStrays(ctx context.Context, known map[string]bool) error 
 			}
 			_ = m.Runtime.Delete(ctx, e.Name(), runtime.DeleteOptions{Force: true})
 			p := filepath.Join(dir, e.Name())
-			if err := image.UnmountRootfs(filepath.Join(p, "rootfs")); err != nil {
+			if err := m.host().UnmountRootfs(filepath.Join(p, "rootfs")); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -150,7 +147,7 @@ func (m *Manager) Reset(ctx context.Context) error {
 	for _, d := range []string{m.Runroot, m.Root} {
 		// Whatever is still mounted under them (namespace files and their
 		// directory, root filesystems, memory volumes), deepest first.
-		if err := mounts.UnmountUnder(d); err != nil {
+		if err := m.host().UnmountUnder(d); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -183,7 +180,7 @@ func (m *Manager) prunePodStrays(ctx context.Context) error {
 			if !e.IsDir() || known[e.Name()] || m.podRecorded(ctx, e.Name()) {
 				continue
 			}
-			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), removePodDir(filepath.Join(dir, e.Name())))
+			errs = append(errs, m.teardownStrayPod(ctx, e.Name()), m.removePodDir(filepath.Join(dir, e.Name())))
 		}
 	}
 	return errors.Join(append(errs, m.pruneStrayNetNS(ctx, known))...)
@@ -201,7 +198,7 @@ func (m *Manager) pruneStrayNetNS(ctx context.Context, known map[string]bool) er
 		if known[e.Name()] || m.podRecorded(ctx, e.Name()) {
 			continue
 		}
-		errs = append(errs, network.RemoveNetNS(m.netnsPath(e.Name())))
+		errs = append(errs, m.host().RemoveNetNS(m.netnsPath(e.Name())))
 	}
 	return errors.Join(errs...)
 }
@@ -218,7 +215,7 @@ func (m *Manager) podRecorded(ctx context.Context, id string) bool {
 
 func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {
 	var errs []error
-	if err := monitor.StopAll(ctx, ptr(m.podMonitorConfig(id)), -1); err != nil {
+	if err := m.monitors().StopAll(ctx, ptr(m.podMonitorConfig(id)), -1); err != nil {
 		errs = append(errs, err)
 	}
 	if m.Networks != nil {
@@ -231,9 +228,9 @@ func (m *Manager) teardownStrayPod(ctx context.Context, id string) error {
 			errs = append(errs, m.Networks.Detach(ctx, network.AttachOptions{ContainerID: id, Network: n.Name, NetNS: m.netnsPath(id)}))
 		}
 	}
-	errs = append(errs, network.RemoveNetNS(m.netnsPath(id)))
+	errs = append(errs, m.host().RemoveNetNS(m.netnsPath(id)))
 	if len(id) >= 12 {
-		errs = append(errs, cgroups.Remove(m.podCgroup(id)))
+		errs = append(errs, m.host().RemoveCgroup(m.podCgroup(id)))
 	}
 	return errors.Join(errs...)
 }

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/podbay/podbay/engine/network"
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/svcproxy"
 	"github.com/podbay/podbay/podspec"
@@ -245,7 +244,7 @@ func proxyPorts(s Service, eps []endpoint, host bool) []svcproxy.Port {
 // namespace; a pod never touched by Services costs nothing while none exist.
 func (m *Manager) syncPod(ctx context.Context, p servicePod, svcs []Service, eps map[string][]endpoint) error {
 	path := m.netnsPath(p.st.Pod.ID)
-	if !network.IsNetNS(path) {
+	if !m.host().IsNetNS(path) {
 		return nil // stopped or removed under us
 	}
 	section := m.podEtc(p.st.Pod.ID).hosts + ".services"

@@ -140,7 +140,8 @@ func mustAddr(t *testing.T, s string) netip.Addr {
 func TestPodReady(t *testing.T) {
 	m := &Manager{Runroot: t.TempDir()}
 	app := &state.Container{ID: "app", State: state.StateRunning}
-	initC := &state.Container{ID: "init", State: state.StateExited, Config: json.RawMessage(`{"init":true}`)}
+	view, _ := json.Marshal(podspec.Pod{InitContainers: []podspec.Container{{Name: "init"}}})
+	initC := &state.Container{ID: "init", State: state.StateExited, Config: view}
 	st := &PodStatus{Containers: []*state.Container{initC, app}}
 	if !m.podReady(st) {
 		t.Error("a running pod without readiness files is not ready")

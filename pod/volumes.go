@@ -50,7 +50,7 @@ func (m *Manager) prepareVolume(ctx context.Context, podID string, spec *podspec
 	case podspec.VolumeEmptyDir:
 		if v.EmptyDir != nil && v.EmptyDir.Medium == "Memory" {
 			dir := m.podFilesDir(podID, v.Name)
-			if err := mountMemoryVolume(dir, memoryVolumeSize(spec, v.EmptyDir.SizeLimit)); err != nil {
+			if err := m.host().MountTmpfs(dir, memoryVolumeSize(spec, v.EmptyDir.SizeLimit)); err != nil {
 				return preparedVolume{}, err
 			}
 			return preparedVolume{source: dir}, fsGroupOwn(dir, spec.Security.FSGroup)

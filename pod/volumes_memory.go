@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podbay/podbay/internal/mounts"
 	"github.com/podbay/podbay/podspec"
 )
 
@@ -76,9 +75,9 @@ func podMemoryLimit(spec *podspec.Pod) int64 {
 // removePodDir removes a pod's directory, after unmounting its memory
 // volumes (anything mounted under it; a pod without volumes has nothing to
 // look for).
-func removePodDir(dir string) error {
+func (m *Manager) removePodDir(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, "volumes")); err == nil {
-		if err := mounts.UnmountUnder(dir); err != nil {
+		if err := m.host().UnmountUnder(dir); err != nil {
 			return err
 		}
 	}
