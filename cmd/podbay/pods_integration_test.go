@@ -88,7 +88,7 @@ func TestPodContainersShareNamespacesAndLocalhost(t *testing.T) {
 		t.Fatalf("pod ps: %+v", rows)
 	}
 	// One cgroup parent holds the whole pod.
-	cg := "/sys/fs/cgroup/pids"+cgroupParent+"/pod-" + rows[0].Id[:12]
+	cg := "/sys/fs/cgroup/pids" + cgroupParent + "/pod-" + rows[0].Id[:12]
 	ents, err := os.ReadDir(cg)
 	if err != nil {
 		t.Fatalf("pod cgroup: %v", err)
@@ -200,7 +200,7 @@ func TestPodTeardownLeavesNothing(t *testing.T) {
 	if p := processesMentioning(e.runroot); len(p) > 0 {
 		t.Errorf("processes left: %v", p)
 	}
-	if _, err := os.Stat("/sys/fs/cgroup/pids"+cgroupParent+"/pod-" + id[:12]); !os.IsNotExist(err) {
+	if _, err := os.Stat("/sys/fs/cgroup/pids" + cgroupParent + "/pod-" + id[:12]); !os.IsNotExist(err) {
 		t.Errorf("pod cgroup left: %v", err)
 	}
 	if rows := e.ps(); len(rows) != 0 {
