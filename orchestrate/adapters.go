@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/pod"
@@ -70,5 +72,17 @@ func (j ManagerJobs) StartController(ctx context.Context, name string) error {
 // New wires an Engine to the real pod manager, volume store and state store.
 func New(m *pod.Manager, vs *volume.Store, startJob func(ctx context.Context, name string) error) *Engine {
 	return &Engine{Pods: m, Images: m, Services: m, Volumes: vs, Objects: StateObjects{Store: m.State},
-		Jobs: ManagerJobs{Manager: m, Start: startJob}, Log: m.Log}
+		Jobs: ManagerJobs{Manager: m, Start: startJob}, Inventory: managerInventory{m}, Log: m.Log}
+}
+
+// managerInventory reads pods, containers and images through the pod
+// manager.
+type managerInventory struct{ *pod.Manager }
+
+func (m managerInventory) ImageConfig(ctx context.Context, id string) (*v1.Config, error) {
+	img, err := m.Images.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &img.Config.Config, nil
 }

@@ -36,6 +36,7 @@ type Services interface {
 
 // Volumes holds named volumes (the claims' storage).
 type Volumes interface {
+	Get(ctx context.Context, name string) (*volume.Volume, error)
 	Create(ctx context.Context, o volume.CreateOptions) (*volume.Volume, error)
 	Remove(ctx context.Context, name string) error
 }
@@ -65,7 +66,9 @@ type Engine struct {
 	Volumes  Volumes
 	Objects  Objects
 	Jobs     Jobs
-	Log      *slog.Logger
+	// Inventory is read by exports.
+	Inventory Inventory
+	Log       *slog.Logger
 }
 
 func (e *Engine) log() *slog.Logger {

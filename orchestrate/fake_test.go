@@ -180,6 +180,15 @@ func (w *world) Create(_ context.Context, o volume.CreateOptions) (*volume.Volum
 	return &volume.Volume{Name: o.Name}, nil
 }
 
+func (w *world) Get(_ context.Context, name string) (*volume.Volume, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.volumes[name] {
+		return nil, fmt.Errorf("volume %s: %w", name, volume.ErrNotFound)
+	}
+	return &volume.Volume{Name: name}, nil
+}
+
 func (w *world) Remove(_ context.Context, name string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

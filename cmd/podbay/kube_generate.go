@@ -3,9 +3,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -15,14 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/podbay/podbay/engine/state"
-	"github.com/podbay/podbay/engine/volume"
 	"github.com/podbay/podbay/internal/version"
 	"github.com/podbay/podbay/kube/generate"
-	"github.com/podbay/podbay/kube/play"
-	"github.com/podbay/podbay/orchestrate"
-	"github.com/podbay/podbay/pod"
-	"github.com/podbay/podbay/podspec"
 )
 
 type kubeGenerateFlags struct {
@@ -71,32 +62,13 @@ func runKubeGenerate(cmd *cobra.Command, g *globals, args []string, f *kubeGener
 			return fmt.Errorf("%s exists: use --force to overwrite it", f.filename)
 		}
 	}
-	m, err := g.manager()
+	e, err := g.engine()
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	extras, err := loadKubeObjects(ctx, m)
+	pods, claims, err := e.Export(cmd.Context(), args)
 	if err != nil {
 		return err
-	}
-	var pods []generate.Pod
-	var claims []string
-	for _, ref := range args {
-		gp, err := exportRef(ctx, m, ref, extras)
-		if errors.Is(err, state.ErrNotFound) {
-			if vs, verr := volume.Open(m.Root); verr == nil {
-				if _, verr := vs.Get(ctx, ref); verr == nil {
-					claims = append(claims, ref)
-					continue
-				}
-			}
-			return fmt.Errorf("no pod, container or volume named %q", ref)
-		}
-		if err != nil {
-			return err
-		}
-		pods = append(pods, *gp)
 	}
 	res, err := generate.Generate(pods, generate.Options{Type: f.typ, Replicas: f.replicas, Service: f.service, PodbayAnnotations: f.annotations})
 	if err != nil {
@@ -115,111 +87,6 @@ func runKubeGenerate(cmd *cobra.Command, g *globals, args []string, f *kubeGener
 		return err
 	}
 	return os.WriteFile(f.filename, out, 0o644)
-}
-
-// kubeExtras are the ConfigMaps, Secrets and claims plays recorded.
-type kubeExtras struct {
-	configMaps []generate.ConfigMap
-	secrets    []generate.Secret
-	claims     []generate.Claim
-}
-
-func loadKubeObjects(ctx context.Context, m *pod.Manager) (*kubeExtras, error) {
-	x := &kubeExtras{}
-	err := m.State.View(ctx, func(tx *state.Tx) error {
-		for kind, into := range map[string]func([]byte) error{
-			orchestrate.KindConfigMap: func(b []byte) error {
-				var c play.ConfigMap
-				err := json.Unmarshal(b, &c)
-				x.configMaps = append(x.configMaps, generate.ConfigMap{Name: c.Name, Namespace: c.Namespace, Labels: c.Labels, Data: c.Data, BinaryData: c.BinaryData})
-				return err
-			},
-			orchestrate.KindSecret: func(b []byte) error {
-				var s play.Secret
-				err := json.Unmarshal(b, &s)
-				x.secrets = append(x.secrets, generate.Secret{Name: s.Name, Namespace: s.Namespace, Labels: s.Labels, Type: s.Type, Data: s.Data})
-				return err
-			},
-			orchestrate.KindClaim: func(b []byte) error {
-				var v play.NamedVolume
-				err := json.Unmarshal(b, &v)
-				x.claims = append(x.claims, generate.Claim{Name: v.Name, Namespace: v.Namespace, Labels: v.Labels, Annotations: v.Annotations,
-					AccessModes: v.AccessModes, Storage: v.Storage, StorageClass: v.StorageClass, VolumeMode: v.VolumeMode})
-				return err
-			},
-		} {
-			objs, err := tx.Objects(kind)
-			if err != nil {
-				return err
-			}
-			for _, b := range objs {
-				if err := into(b); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return x, err
-}
-
-// exportRef finds a pod (or a container: its pod, or itself as a pod of one).
-func exportRef(ctx context.Context, m *pod.Manager, ref string, x *kubeExtras) (*generate.Pod, error) {
-	st, err := m.PodStatusOf(ctx, ref)
-	if errors.Is(err, state.ErrNotFound) {
-		c, cerr := m.Lookup(ctx, ref)
-		if cerr != nil {
-			return nil, cerr
-		}
-		if c.PodID == "" {
-			return exportContainer(ctx, m, c, x)
-		}
-		st, err = m.PodStatusOf(ctx, c.PodID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims, Spec: st.Spec}
-	for _, c := range st.Containers {
-		gp.Containers = append(gp.Containers, containerState(ctx, m, c))
-	}
-	return gp, nil
-}
-
-// exportContainer exports a standalone container as a pod of one: the
-// spec it was made from, under its own name.
-func exportContainer(ctx context.Context, m *pod.Manager, c *state.Container, x *kubeExtras) (*generate.Pod, error) {
-	spec := pod.ViewOf(c)
-	ctr := spec.Container()
-	if ctr == nil {
-		return nil, fmt.Errorf("container %s: its record holds no spec", c.Name)
-	}
-	name := podspec.KubeName(c.Name)
-	spec.Name, ctr.Name, spec.Labels = name, name, c.Labels
-	if spec.Network.Mode == podspec.NetworkNone {
-		// A standalone container has no network only because it has no pod.
-		spec.Network.Mode = podspec.NetworkBridge
-	}
-	gp := &generate.Pod{ConfigMaps: x.configMaps, Secrets: x.secrets, Claims: x.claims, Spec: spec}
-	cs := containerState(ctx, m, c)
-	cs.Name = name
-	gp.Containers = []generate.ContainerState{cs}
-	return gp, nil
-}
-
-// containerState reports what runs now: the image as the user named it and
-// the image's own configuration, so its defaults are left out.
-func containerState(ctx context.Context, m *pod.Manager, c *state.Container) generate.ContainerState {
-	v := pod.ViewOf(c)
-	cs := generate.ContainerState{Image: c.Image}
-	if ctr := v.Container(); ctr != nil {
-		cs.Name, cs.Image = ctr.Name, ctr.Image
-	}
-	if img, err := m.Images.Get(ctx, c.ImageID); err == nil {
-		cfg := img.Config.Config
-		cs.ImageConfig = &generate.ImageConfig{Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Env: cfg.Env, WorkingDir: cfg.WorkingDir, User: cfg.User}
-	}
-	return cs
 }
 
 // claimObjects exports named volumes given by name as claims of 1Gi.

@@ -28,7 +28,8 @@ func newKubeJobControllerCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return m.RunJob(cmd.Context(), args[0])
+			jc := orchestrate.JobController{Pods: m, Jobs: m}
+			return jc.Run(cmd.Context(), args[0])
 		},
 	}
 }
