@@ -128,11 +128,11 @@ func (m *Manager) Attach(ctx context.Context, opts AttachOptions) (*Attachment, 
 		}
 		// Port checks and ADD run under one lock so that two processes
 		// cannot publish the same port at once.
-		l, err := lockFile(filepath.Join(m.dir, ".ports.lock"))
+		unlock, err := lockFile(filepath.Join(m.dir, ".ports.lock"))
 		if err != nil {
 			return nil, err
 		}
-		defer l.unlock()
+		defer unlock()
 		if err := m.checkPorts(opts.ContainerID, opts.Ports); err != nil {
 			return nil, fmt.Errorf("attaching %.12s to network %q: %w", opts.ContainerID, n.Name, err)
 		}

@@ -61,11 +61,11 @@ func sharedMountDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating netns directory: %w", err)
 	}
-	l, err := lockFile(dir + ".lock")
+	unlock, err := lockFile(dir + ".lock")
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	if err := unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, ""); err == nil {
 		return nil
 	} else if !errors.Is(err, unix.EINVAL) {

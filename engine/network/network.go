@@ -144,7 +144,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (m *Manager) lock() (*fileLock, error) { return lockFile(filepath.Join(m.dir, ".lock")) }
+func (m *Manager) lock() (unlock func(), err error) { return lockFile(filepath.Join(m.dir, ".lock")) }
 
 func (m *Manager) recordPath(name string) string { return filepath.Join(m.dir, name+".json") }
 
@@ -154,11 +154,11 @@ func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, err
 	if !validName(opts.Name) {
 		return nil, fmt.Errorf("network name %q: must be %s", opts.Name, nameRule)
 	}
-	l, err := m.lock()
+	unlock, err := m.lock()
 	if err != nil {
 		return nil, err
 	}
-	defer l.unlock()
+	defer unlock()
 	return m.createLocked(ctx, opts, false)
 }
 
@@ -278,11 +278,11 @@ func (m *Manager) Get(ctx context.Context, name string) (*Network, error) {
 	if err == nil || !errors.Is(err, ErrNotFound) || name != m.opts.DefaultName {
 		return n, err
 	}
-	l, err := m.lock()
+	unlock, err := m.lock()
 	if err != nil {
 		return nil, err
 	}
-	defer l.unlock()
+	defer unlock()
 	if n, err := m.read(name); err == nil {
 		return n, nil
 	}
@@ -391,11 +391,11 @@ func (m *Manager) Remove(ctx context.Context, name string, opts RemoveOptions) e
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing network %q: %w", name, err)
 	}
-	l, err := m.lock()
+	unlock, err := m.lock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	// The rules go first: should that fail, the record stays for a retry.
 	if err := m.removeRules(ctx, name); err != nil {
 		return err

@@ -127,7 +127,7 @@ const pendingMarker = "pending\n"
 // runroot. One lock for all networks, not one per network: the chains and
 // their jumps are shared, and two first attaches on two networks must not
 // both insert a jump.
-func (m *Manager) rulesLock() (*fileLock, error) {
+func (m *Manager) rulesLock() (unlock func(), err error) {
 	if m.opts.Runroot == "" {
 		return lockFile(filepath.Join(m.dir, ".rules.lock"))
 	}
@@ -171,11 +171,11 @@ func (m *Manager) ensureRules(ctx context.Context, n *Network, containerID strin
 func (m *Manager) claimRules(ctx context.Context, n *Network, containerID string, bridgeUp bool) error {
 	rules := networkRules(n)
 	want := renderRules(rules)
-	l, err := m.rulesLock()
+	unlock, err := m.rulesLock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	if users := m.rulesUsers(n.Name); users != "" && validClaim(n.Name, containerID) {
 		if err := os.MkdirAll(users, 0o700); err != nil {
 			return err
@@ -233,11 +233,11 @@ func (m *Manager) releaseRules(ctx context.Context, network, containerID string,
 			return nil
 		}
 	}
-	l, err := m.rulesLock()
+	unlock, err := m.rulesLock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	_, err = os.Lstat(claim)
 	claimed := err == nil
 	if !claimed && !always {
@@ -382,11 +382,11 @@ func iptablesRestore(ctx context.Context, script []byte) error {
 // the PODBAY chains (with every jump to them) that are left empty, whoever
 // claims them: for Remove and RemoveAll.
 func (m *Manager) removeRules(ctx context.Context, network string) error {
-	l, err := m.rulesLock()
+	unlock, err := m.rulesLock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	return m.uninstallLocked(ctx, network)
 }
 
