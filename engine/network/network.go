@@ -18,6 +18,8 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/vishvananda/netlink"
+
+	"github.com/podbay/podbay/internal/cmdexec"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -68,6 +70,11 @@ type Options struct {
 	DefaultBridge string
 	DefaultSubnet string
 	Log           *slog.Logger
+	// Exec runs the CNI plugins (libcni's seam); nil: the host's, their
+	// stderr in the debug log.
+	Exec invoke.Exec
+	// Commands runs iptables; nil: the host's.
+	Commands cmdexec.Runner
 }
 
 // Manager creates CNI networks and attaches network namespaces to them.
@@ -78,6 +85,7 @@ type Manager struct {
 	dir  string // <root>/networks
 	cni  *libcni.CNIConfig
 	exec invoke.Exec
+	ipt  ipTables
 	log  *slog.Logger
 }
 
@@ -131,9 +139,15 @@ func New(opts Options) (*Manager, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating network directory: %w", err)
 	}
-	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: &logWriter{log: opts.Log}}}
+	exec := opts.Exec
+	if exec == nil {
+		exec = &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: &logWriter{log: opts.Log}}}
+	}
+	if opts.Commands == nil {
+		opts.Commands = cmdexec.Host{}
+	}
 	cni := libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(dir, "cache"), exec)
-	return &Manager{opts: opts, dir: dir, cni: cni, exec: exec, log: opts.Log}, nil
+	return &Manager{opts: opts, dir: dir, cni: cni, exec: exec, ipt: ipTables{cmds: opts.Commands}, log: opts.Log}, nil
 }
 
 // logWriter sends plugin stderr to the debug log.
