@@ -94,6 +94,42 @@ func (h *holder) release(t *testing.T) {
 	}
 }
 
+// openLocked opens path and locks it exclusively.
+func openLocked(t *testing.T, path string) *File {
+	t.Helper()
+	f, err := Open(path)
+	if err == nil {
+		err = f.Lock(Exclusive)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// waitsFor checks that lock, run while the lock is held, returns only
+// after release (which frees it) has begun.
+func waitsFor(t *testing.T, lock func() (func(), error), release func()) {
+	t.Helper()
+	var released atomic.Bool
+	got := make(chan error, 1)
+	go func() {
+		unlock, err := lock()
+		if err == nil {
+			if !released.Load() {
+				err = errors.New("the lock was taken while another file held it")
+			}
+			unlock()
+		}
+		got <- err
+	}()
+	released.Store(true)
+	release()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLockAcrossProcesses(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
 	h := startHolder(t, path)
@@ -105,24 +141,8 @@ func TestLockAcrossProcesses(t *testing.T) {
 		t.Fatalf("TryLock while another process holds the lock: %v, want ErrLocked", err)
 	}
 
-	// Lock waits for the holder: it can only return once release began.
-	var released atomic.Bool
-	got := make(chan error, 1)
-	go func() {
-		unlock, err := Lock(path)
-		if err == nil {
-			if !released.Load() {
-				err = errors.New("Lock returned while the other process held the lock")
-			}
-			unlock()
-		}
-		got <- err
-	}()
-	released.Store(true)
-	h.release(t)
-	if err := <-got; err != nil {
-		t.Fatal(err)
-	}
+	// Lock waits for the holder.
+	waitsFor(t, func() (func(), error) { return Lock(path) }, func() { h.release(t) })
 
 	unlock, err := TryLock(path)
 	if err != nil {
@@ -151,13 +171,7 @@ func TestSharedAcrossProcesses(t *testing.T) {
 // Files of one path exclude each other within a process too.
 func TestFilesOfOneProcessExclude(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
-	a, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Lock(Exclusive); err != nil {
-		t.Fatal(err)
-	}
+	a := openLocked(t, path)
 	b, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -188,13 +202,7 @@ func TestFilesOfOneProcessExclude(t *testing.T) {
 
 func TestLockContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.lock")
-	held, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := held.Lock(Exclusive); err != nil {
-		t.Fatal(err)
-	}
+	held := openLocked(t, path)
 
 	// Gives up with the context's cause, the path named.
 	cause := errors.New("waited long enough")
@@ -209,25 +217,11 @@ func TestLockContext(t *testing.T) {
 	}
 
 	// Takes the lock once it is released.
-	var released atomic.Bool
-	got := make(chan error, 1)
-	go func() {
-		unlock, err := LockContext(context.Background(), path, Exclusive)
-		if err == nil {
-			if !released.Load() {
-				err = errors.New("LockContext returned while the lock was held")
-			}
-			unlock()
+	waitsFor(t, func() (func(), error) { return LockContext(context.Background(), path, Exclusive) }, func() {
+		if err := held.Close(); err != nil {
+			t.Error(err)
 		}
-		got <- err
-	}()
-	released.Store(true)
-	if err := held.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-got; err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	// An ended context still gets one try at a free lock.
 	done, cancel2 := context.WithCancel(context.Background())

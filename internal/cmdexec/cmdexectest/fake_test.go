@@ -30,8 +30,13 @@ func TestFake(t *testing.T) {
 	if !errors.Is(err, boom) || err.Error() != "runc state c1: boom" {
 		t.Errorf("error reply: %v", err)
 	}
+	var seen string
+	f.Before = func(c *cmdexec.Cmd) { seen = c.String() }
 	if err := f.Run(ctx, &cmdexec.Cmd{Path: "other"}); err != nil {
 		t.Errorf("no reply matches: %v, want success", err)
+	}
+	if seen != "other" {
+		t.Errorf("Before saw %q, want the command", seen)
 	}
 	want := []string{"iptables -w -t nat -S", "iptables-restore --noflush", "runc state c1", "other"}
 	if got := f.Lines(); !slices.Equal(got, want) {
