@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/podbay/podbay/internal/flock"
 )
 
 // Moving a process into a cgroup (a write to cgroup.procs, which runc does
@@ -107,15 +109,15 @@ func (w *Warmer) running() bool {
 func (w *Warmer) keepWarm(fd int, stop, done chan struct{}) {
 	defer close(done)
 	defer syscall.Close(fd)
-	lock, err := syscall.Open(WarmLockPath, syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0o600)
+	lock, err := flock.Open(WarmLockPath)
 	if err == nil {
-		defer syscall.Close(lock) // releases the flock
+		defer lock.Close() // releases the flock
 	}
 	held := err != nil
 	zero := []byte("0")
 	for end := time.Now().Add(warmMaxHold); time.Now().Before(end); {
 		if !held {
-			held = syscall.Flock(lock, syscall.LOCK_EX|syscall.LOCK_NB) == nil
+			held = lock.TryLock(flock.Exclusive) == nil
 		}
 		if held {
 			if _, err := syscall.Pwrite(fd, zero, 0); err != nil {

@@ -11,12 +11,14 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/internal/flock"
 )
 
 // tempDir is a private work directory under <root>/tmp, locked while its owner lives.
 type tempDir struct {
 	path string
-	lock *os.File
+	lock *flock.File
 }
 
 // newTemp creates a locked temporary directory; a crashed owner's lock is released by the kernel.
@@ -25,14 +27,14 @@ func (s *Store) newTemp(kind string) (*tempDir, error) {
 		var b [8]byte
 		rand.Read(b[:])
 		p := filepath.Join(s.root, "tmp", kind+"-"+hex.EncodeToString(b[:]))
-		f, err := os.OpenFile(p+".lock", os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err := flock.OpenFile(p+".lock", unix.O_CREAT|unix.O_EXCL)
 		if errors.Is(err, os.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("creating temporary directory: %w", err)
 		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil || !sameFile(f, p+".lock") {
+		if f.TryLock(flock.Exclusive) != nil || !f.Names(p+".lock") {
 			f.Close() // a pruner took it between create and lock
 			continue
 		}
@@ -51,12 +53,6 @@ func (t *tempDir) release() {
 	os.RemoveAll(t.path)
 	os.Remove(t.path + ".lock")
 	t.lock.Close()
-}
-
-func sameFile(f *os.File, p string) bool {
-	a, err1 := f.Stat()
-	b, err2 := os.Stat(p)
-	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // pruneTemp removes temporary directories whose owner is gone.
@@ -81,12 +77,12 @@ func (s *Store) pruneTemp() error {
 }
 
 func pruneLocked(p string) error {
-	f, err := os.Open(p + ".lock")
+	f, err := flock.OpenFile(p+".lock", 0)
 	if err != nil {
 		return nil // another pruner got it
 	}
 	defer f.Close()
-	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil || !sameFile(f, p+".lock") {
+	if f.TryLock(flock.Exclusive) != nil || !f.Names(p+".lock") {
 		return nil // alive
 	}
 	if err := os.RemoveAll(p); err != nil {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/podbay/podbay/internal/flock"
 )
 
 // record is one image in the index file.
@@ -78,25 +78,14 @@ func (s *Store) update(ctx context.Context, fn func(*index) error) error {
 	return nil
 }
 
-// lock takes the store's exclusive lock, shared with other podbay processes.
+// lock takes the store's exclusive lock, shared with other podbay
+// processes, waiting until ctx ends.
 func (s *Store) lock(ctx context.Context) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.root, "index.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := flock.LockContext(ctx, filepath.Join(s.root, "index.lock"), flock.Exclusive)
 	if err != nil {
-		return nil, fmt.Errorf("opening image store lock: %w", err)
+		return nil, fmt.Errorf("locking image store: %w", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("locking image store: %w", err)
-		}
-	case <-ctx.Done():
-		f.Close() // the pending flock fails on the closed descriptor or is released with it
-		return nil, ctx.Err()
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // find returns the record ref designates, or ErrNotFound.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,7 +14,9 @@ import (
 	"time"
 
 	"github.com/podbay/podbay/engine/crilog"
+	"github.com/podbay/podbay/internal/cmdexec"
 	"github.com/podbay/podbay/internal/mounts"
+	"github.com/podbay/podbay/internal/runccmd"
 )
 
 // copyBufSize is the read buffer of one stdio stream: small, to keep the
@@ -56,6 +57,22 @@ func (c *container) runtimeLog() string {
 	return filepath.Join(c.s.cfg.Dir, c.spec.ID+".runtime.log")
 }
 
+// global are the runtime's global flags for c's commands: its state root.
+func (c *container) global() runccmd.Global { return runccmd.Global{Root: c.s.cfg.RuntimeRoot} }
+
+// logged are global with the runtime's JSON log in runtimeLog, for the
+// commands whose failure c reports.
+func (c *container) logged() runccmd.Global {
+	g := c.global()
+	g.Log, g.LogFormat = c.runtimeLog(), "json"
+	return g
+}
+
+// runtimeCmd is the runtime command with argv.
+func (c *container) runtimeCmd(argv []string) *cmdexec.Cmd {
+	return &cmdexec.Cmd{Path: c.s.cfg.Runtime, Args: argv}
+}
+
 // start runs the container with one `runtime run -d`, its stdio on pipes
 // copied into the CRI log.
 func (c *container) start(ctx context.Context) error {
@@ -70,15 +87,13 @@ func (c *container) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting container %q: %w", id, err)
 	}
-	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot,
-		"--log", c.runtimeLog(), "--log-format", "json",
-		"run", "--detach", "--pid-file", c.pidFile(), "--bundle", c.spec.Bundle, id)
+	cmd := c.runtimeCmd(c.logged().Run(id, runccmd.CreateOptions{Detach: true, PidFile: c.pidFile(), Bundle: c.spec.Bundle}))
 	if stdio[0] != nil {
 		cmd.Stdin = stdio[0]
 	}
 	cmd.Stdout, cmd.Stderr = stdio[1], stdio[2]
 	c.s.log.Debug("running container", "id", id)
-	runErr := c.s.runCommand(cmd)
+	runErr := c.s.runCommand(ctx, cmd)
 	c.s.log.Debug("runtime returned", "id", id)
 	closeAll(stdio) // the container holds its own copies now
 	if runErr != nil {
@@ -251,10 +266,10 @@ func (c *container) deleteStopped(ctx context.Context) {
 
 // deleteRuntime runs `runtime delete --force` for c.
 func (c *container) deleteRuntime(ctx context.Context) {
-	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot, "delete", "--force", c.spec.ID)
+	cmd := c.runtimeCmd(c.global().Delete(c.spec.ID, runccmd.DeleteOptions{Force: true}))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := c.s.runCommand(cmd); err != nil && !strings.Contains(out.String(), "does not exist") {
+	if err := c.s.runCommand(ctx, cmd); err != nil && !strings.Contains(out.String(), "does not exist") {
 		c.s.log.Warn("deleting container", "id", c.spec.ID, "err", err, "output", out.String())
 	}
 }
@@ -267,10 +282,9 @@ func (c *container) startWithTerminal(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting container %q: %w", id, err)
 	}
-	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot,
-		"--log", c.runtimeLog(), "--log-format", "json",
-		"run", "--detach", "--console-socket", cs.name, "--pid-file", c.pidFile(), "--bundle", c.spec.Bundle, id)
-	if runErr := c.s.runCommand(cmd); runErr != nil {
+	cmd := c.runtimeCmd(c.logged().Run(id, runccmd.CreateOptions{
+		Detach: true, ConsoleSocket: cs.name, PidFile: c.pidFile(), Bundle: c.spec.Bundle}))
+	if runErr := c.s.runCommand(ctx, cmd); runErr != nil {
 		cs.close()
 		return c.startFailed(ctx, runErr)
 	}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/podbay/podbay/internal/cmdexec"
+	"github.com/podbay/podbay/internal/runccmd"
 )
 
 // run is one run of a container: from a successful start to its exit.
@@ -177,12 +179,11 @@ func (c *container) runHandler(ctx context.Context, h *Handler) error {
 // execIn runs args in the container through the runtime; a non-zero exit
 // is an error carrying the command's output.
 func (c *container) execIn(ctx context.Context, args []string) error {
-	cmd := exec.CommandContext(ctx, c.s.cfg.Runtime, append([]string{"--root", c.s.cfg.RuntimeRoot,
-		"exec", c.spec.ID}, args...)...)
+	cmd := c.runtimeCmd(c.global().Exec(c.spec.ID, runccmd.ExecOptions{Args: args}))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = time.Second // a background process holding the output must not hang the probe
-	if err := c.s.runCommand(cmd); err != nil {
+	if err := c.s.runCommand(ctx, cmd); err != nil {
 		msg := strings.TrimSpace(out.String())
 		if len(msg) > 256 {
 			msg = msg[:256]
@@ -214,9 +215,9 @@ func (s *supervisor) readinessChanged() {
 	if len(s.cfg.OnReady) == 0 {
 		return
 	}
-	cmd := exec.Command(s.cfg.OnReady[0], s.cfg.OnReady[1:]...)
+	cmd := &cmdexec.Cmd{Path: s.cfg.OnReady[0], Args: s.cfg.OnReady[1:]}
 	go func() {
-		if err := s.runCommand(cmd); err != nil {
+		if err := s.runCommand(context.Background(), cmd); err != nil {
 			s.log.Warn("running the readiness hook", "err", err)
 		}
 	}()

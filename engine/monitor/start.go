@@ -12,7 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/podbay/podbay/internal/flock"
 )
 
 // answerTimeout bounds Start's wait for a running monitor when ctx has no
@@ -156,21 +156,11 @@ func (cfg *Config) answerPath(id, kind string) string {
 // the monitor alive, hand it work" by Start and around "nothing pending,
 // exit" by the monitor.
 func lockDir(dir string) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(dir, "monitor.lock"), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	unlock, err = flock.Lock(filepath.Join(dir, "monitor.lock"))
 	if err != nil {
 		return nil, fmt.Errorf("locking monitor directory: %w", err)
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking monitor directory: %w", err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // MonitorPid returns the pid of the live monitor of cfg.Dir, or 0.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/internal/runccmd"
 )
 
 // ErrNoMonitor means no live monitor runs in a monitor directory: its
@@ -242,10 +243,10 @@ func (c *container) kill(sig syscall.Signal) {
 	if live && err == nil {
 		return
 	}
-	cmd := exec.Command(c.s.cfg.Runtime, "--root", c.s.cfg.RuntimeRoot, "kill", c.spec.ID, strconv.Itoa(int(sig)))
+	cmd := c.runtimeCmd(c.global().Kill(c.spec.ID, sig, runccmd.KillOptions{}))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := c.s.runCommand(cmd); err != nil {
+	if err := c.s.runCommand(context.Background(), cmd); err != nil {
 		c.s.log.Debug("signalling container", "id", c.spec.ID, "signal", int(sig), "err", err, "output", out.String())
 	}
 }

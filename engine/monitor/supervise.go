@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strconv"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/internal/cmdexec"
 )
 
 // drainTimeout bounds how long the monitor waits for a container's stdio to
@@ -42,12 +43,15 @@ type Options struct {
 	// Started, if set, runs once every container runs (the monitor binary
 	// returns start-up garbage to the OS there).
 	Started func()
+	// Runner runs the runtime and the readiness hook; nil: the host's.
+	Runner cmdexec.Runner
 }
 
 // supervisor is one running monitor.
 type supervisor struct {
 	cfg  *Config
 	log  Logger
+	cmds cmdexec.Runner
 	mu   sync.Mutex
 	live map[int]*container // by pid, until reaped
 	// containers holds every container from its admission until its final
@@ -73,6 +77,9 @@ func Run(ctx context.Context, cfg *Config, opts Options) error {
 		idle: make(chan struct{}, 1), wake: make(chan struct{})}
 	if s.log == nil {
 		s.log = discard{}
+	}
+	if s.cmds = opts.Runner; s.cmds == nil {
+		s.cmds = cmdexec.Host{}
 	}
 	s.log.Debug("monitor starting", "containers", len(cfg.Containers))
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -264,9 +271,9 @@ func (s *supervisor) exited(c *container, ws unix.WaitStatus, err error) {
 // runCommand runs a runtime command; while any runs, reap leaves unknown
 // children alone so that os/exec can collect its own. (Nested inside
 // startTracked's read lock, which is safe: nobody blocks on the write lock.)
-func (s *supervisor) runCommand(cmd *exec.Cmd) error {
+func (s *supervisor) runCommand(ctx context.Context, cmd *cmdexec.Cmd) error {
 	s.commands.RLock()
-	err := cmd.Run()
+	err := s.cmds.Run(ctx, cmd)
 	s.commands.RUnlock()
 	s.reap() // a SIGCHLD that arrived meanwhile may have been skipped
 	return err

@@ -128,11 +128,11 @@ func (m *Manager) Attach(ctx context.Context, opts AttachOptions) (*Attachment, 
 		}
 		// Port checks and ADD run under one lock so that two processes
 		// cannot publish the same port at once.
-		l, err := lockFile(filepath.Join(m.dir, ".ports.lock"))
+		unlock, err := lockFile(filepath.Join(m.dir, ".ports.lock"))
 		if err != nil {
 			return nil, err
 		}
-		defer l.unlock()
+		defer unlock()
 		if err := m.checkPorts(opts.ContainerID, opts.Ports); err != nil {
 			return nil, fmt.Errorf("attaching %.12s to network %q: %w", opts.ContainerID, n.Name, err)
 		}
@@ -188,18 +188,14 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 		err = errors.Join(err, waitRules()) // the claim is made before it is dropped
 		return errors.Join(err,
 			cleanupErr(m.delList(cctx, list, rt, true)),
-			cleanupErr(sweep(cctx, sweepsFor(list), n.Name, opts.ContainerID, nil)),
+			cleanupErr(m.ipt.sweep(cctx, sweepsFor(list), n.Name, opts.ContainerID, nil)),
 			cleanupErr(m.releaseRules(cctx, n.Name, opts.ContainerID, true)))
 	}
-	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	a, err := m.addList(ctx, n, list, rt, opts)
 	if err != nil {
-		return nil, undo(classifyAddError(n, err))
-	}
-	if err := waitRules(); err != nil {
 		return nil, undo(err)
 	}
-	a, err := attachmentFromResult(res, opts)
-	if err != nil {
+	if err := waitRules(); err != nil {
 		return nil, undo(err)
 	}
 	a.Conflist = conf
@@ -217,17 +213,26 @@ func (m *Manager) add(ctx context.Context, n *Network, opts *AttachOptions) (*At
 	return a, nil
 }
 
+// addList runs the CNI ADD of list and makes the attachment of its result.
+func (m *Manager) addList(ctx context.Context, n *Network, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf, opts *AttachOptions) (*Attachment, error) {
+	res, err := m.cni.AddNetworkList(ctx, list, rt)
+	if err != nil {
+		return nil, classifyAddError(n, err)
+	}
+	return attachmentFromResult(res, opts)
+}
+
 // sweep runs the iptables sweeps s asks for.
-func sweep(ctx context.Context, s sweeps, network, containerID string, ips []string) error {
+func (t ipTables) sweep(ctx context.Context, s sweeps, network, containerID string, ips []string) error {
 	var errs []error
 	if s.ids {
-		errs = append(errs, sweepIPTables(ctx, containerID))
+		errs = append(errs, t.sweepIPTables(ctx, containerID))
 	}
 	if s.addresses {
-		errs = append(errs, sweepAddressRules(ctx, ips))
+		errs = append(errs, t.sweepAddressRules(ctx, ips))
 	}
 	if s.chains {
-		errs = append(errs, sweepPluginChains(ctx, network, containerID))
+		errs = append(errs, t.sweepPluginChains(ctx, network, containerID))
 	}
 	return errors.Join(errs...)
 }
@@ -349,7 +354,7 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if err := m.delList(ctx, list, opts.runtimeConf(netns), a == nil); err != nil {
 		errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
 	}
-	errs = append(errs, sweep(ctx, s, opts.Network, opts.ContainerID, ips))
+	errs = append(errs, m.ipt.sweep(ctx, s, opts.Network, opts.ContainerID, ips))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
 	}

@@ -49,7 +49,7 @@ func TestPluginChainLeftByKilledDEL(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What a killed DEL leaves: no rule names the container, its chain stays.
-	if err := sweepIPTables(ctx, id); err != nil {
+	if err := f.m.ipt.sweepIPTables(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	dn := pluginChains(n.Name, id)["nat"][1]

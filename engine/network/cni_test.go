@@ -11,27 +11,39 @@ import (
 	"github.com/containernetworking/cni/pkg/version"
 )
 
-// fakeExec stands in for plugins: it records calls and fails the listed
+// fakeExec stands in for plugins: it records calls (and each one's stdin
+// and environment), answers with the plugin's result, and fails the listed
 // plugin types.
 type fakeExec struct {
 	calls   []string
+	stdin   map[string][]byte            // by plugin, the last
+	env     map[string]map[string]string // by plugin, the last
+	results map[string]string            // by plugin; "": empty output
 	fail    map[string]bool
+	failErr error // what a failing plugin returns; nil: "boom"
 	missing map[string]bool
 }
 
 func (f *fakeExec) ExecPlugin(_ context.Context, path string, stdin []byte, env []string) ([]byte, error) {
-	cmd := ""
+	plugin := filepath.Base(path)
+	vars := map[string]string{}
 	for _, e := range env {
-		if c, ok := strings.CutPrefix(e, "CNI_COMMAND="); ok {
-			cmd = c
+		if k, v, ok := strings.Cut(e, "="); ok && strings.HasPrefix(k, "CNI_") {
+			vars[k] = v
 		}
 	}
-	plugin := filepath.Base(path)
-	f.calls = append(f.calls, plugin+" "+cmd)
+	f.calls = append(f.calls, plugin+" "+vars["CNI_COMMAND"])
+	if f.stdin == nil {
+		f.stdin, f.env = map[string][]byte{}, map[string]map[string]string{}
+	}
+	f.stdin[plugin], f.env[plugin] = stdin, vars
 	if f.fail[plugin] {
+		if f.failErr != nil {
+			return nil, f.failErr
+		}
 		return nil, errors.New("boom")
 	}
-	return nil, nil
+	return []byte(f.results[plugin]), nil
 }
 
 func (f *fakeExec) FindInPath(plugin string, _ []string) (string, error) {
@@ -46,9 +58,9 @@ func (f *fakeExec) Decode(b []byte) (version.PluginInfo, error) {
 }
 
 func TestDelListGoesOnPastFailures(t *testing.T) {
-	m := newUnitManager(t)
+	root := t.TempDir()
 	n := &Network{Name: "n", Bridge: "pb9", Subnet: "10.203.9.0/24", Gateway: "10.203.9.1"}
-	conf, err := conflistJSON(m.opts.Root, n, listOptions{Publish: true})
+	conf, err := conflistJSON(root, n, listOptions{Publish: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +86,11 @@ func TestDelListGoesOnPastFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m.exec = tt.exec
-			m.cni = libcni.NewCNIConfigWithCacheDir(m.opts.PluginDirs, filepath.Join(m.dir, "cache"), tt.exec)
-			err := m.delList(context.Background(), list, rt, tt.skipMissing)
+			m, err := New(Options{Root: root, Runroot: t.TempDir(), Exec: tt.exec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.delList(context.Background(), list, rt, tt.skipMissing)
 			if got := strings.Join(tt.exec.calls, ","); got != tt.calls {
 				t.Errorf("calls = %s, want %s", got, tt.calls)
 			}

@@ -6,8 +6,9 @@ import (
 	"crypto/sha512"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
+
+	"github.com/podbay/podbay/internal/cmdexec"
 )
 
 // sharedChains are created by the plugins for every container; they are
@@ -17,24 +18,35 @@ var sharedChains = map[string]bool{
 	"CNI-HOSTPORT-SETMARK": true, "CNI-FORWARD": true, "CNI-ADMIN": true,
 }
 
+// ipTables runs the iptables tools through a cmdexec.Runner: the host's,
+// or in tests a fake that records the commands.
+type ipTables struct{ cmds cmdexec.Runner }
+
+// present reports whether iptables is installed: without it there are no
+// rules to remove.
+func (t ipTables) present() bool {
+	_, err := t.cmds.LookPath("iptables")
+	return err == nil
+}
+
 // sweepIPTables removes every iptables rule whose comment names containerID
 // (portmap DNAT; the bridge plugin's masquerade of attachments made by an
 // older podbay, with ipMasq) and the per-container chains they jump to. The
 // bridge plugin cannot remove its masquerade chain once the namespace is
 // gone; this catches that and any half-done ADD.
-func sweepIPTables(ctx context.Context, containerID string) error {
-	if _, err := exec.LookPath("iptables"); err != nil {
+func (t ipTables) sweepIPTables(ctx context.Context, containerID string) error {
+	if !t.present() {
 		return nil // no iptables, no rules
 	}
 	var errs []error
 	for _, table := range []string{"nat", "filter"} {
-		errs = append(errs, sweepTable(ctx, table, containerID))
+		errs = append(errs, t.sweepTable(ctx, table, containerID))
 	}
 	return errors.Join(errs...)
 }
 
-func sweepTable(ctx context.Context, table, containerID string) error {
-	out, err := iptables(ctx, "-t", table, "-S")
+func (t ipTables) sweepTable(ctx context.Context, table, containerID string) error {
+	out, err := t.iptables(ctx, "-t", table, "-S")
 	if err != nil {
 		return err
 	}
@@ -53,41 +65,45 @@ func sweepTable(ctx context.Context, table, containerID string) error {
 			chains[t] = true
 		}
 		args[0] = "-D"
-		if _, err := iptables(ctx, append([]string{"-t", table}, args...)...); err != nil {
+		if _, err := t.iptables(ctx, append([]string{"-t", table}, args...)...); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	for c := range chains {
-		if _, err := iptables(ctx, "-t", table, "-F", c); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if _, err := iptables(ctx, "-t", table, "-X", c); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, t.deleteChain(ctx, table, c))
 	}
 	return errors.Join(errs...)
 }
 
-func iptables(ctx context.Context, args ...string) ([]byte, error) {
-	return RunIPTables(ctx, nil, "iptables", append([]string{"-w"}, args...)...)
+// deleteChain flushes and deletes chain of table.
+func (t ipTables) deleteChain(ctx context.Context, table, chain string) error {
+	if _, err := t.iptables(ctx, "-t", table, "-F", chain); err != nil {
+		return err
+	}
+	_, err := t.iptables(ctx, "-t", table, "-X", chain)
+	return err
+}
+
+// iptables runs `iptables -w args`, returning its output.
+func (t ipTables) iptables(ctx context.Context, args ...string) ([]byte, error) {
+	return t.run(ctx, nil, "iptables", append([]string{"-w"}, args...)...)
+}
+
+// run runs one of the iptables tools, stdin (if any) as its input; an
+// error names the command and carries the tool's own message.
+func (t ipTables) run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	c := &cmdexec.Cmd{Path: name, Args: args}
+	if stdin != nil {
+		c.Stdin = bytes.NewReader(stdin)
+	}
+	return cmdexec.Output(ctx, t.cmds, c)
 }
 
 // RunIPTables runs one of the iptables tools (iptables, iptables-save,
-// iptables-restore), stdin (if any) as its input;
+// iptables-restore) on the host, stdin (if any) as its input;
 // an error carries the tool's own message.
 func RunIPTables(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stderr = &stderr
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return out, nil
+	return ipTables{cmds: cmdexec.Host{}}.run(ctx, stdin, name, args...)
 }
 
 func jumpTarget(args []string) string {
@@ -133,14 +149,11 @@ func splitRule(line string) []string {
 // sweepAddressRules deletes the filter rules of the CNI chains that match one
 // of ips exactly (-s or -d IP/32): the firewall plugin's, which name no
 // container.
-func sweepAddressRules(ctx context.Context, ips []string) error {
-	if len(ips) == 0 {
+func (t ipTables) sweepAddressRules(ctx context.Context, ips []string) error {
+	if len(ips) == 0 || !t.present() {
 		return nil
 	}
-	if _, err := exec.LookPath("iptables"); err != nil {
-		return nil
-	}
-	out, err := iptables(ctx, "-t", "filter", "-S")
+	out, err := t.iptables(ctx, "-t", "filter", "-S")
 	if err != nil {
 		return err
 	}
@@ -153,7 +166,7 @@ func sweepAddressRules(ctx context.Context, ips []string) error {
 			if strings.Contains(line, " -d "+ip+"/32 ") || strings.Contains(line, " -s "+ip+"/32 ") {
 				args := splitRule(line)
 				args[0] = "-D"
-				if _, err := iptables(ctx, append([]string{"-t", "filter"}, args...)...); err != nil {
+				if _, err := t.iptables(ctx, append([]string{"-t", "filter"}, args...)...); err != nil {
 					errs = append(errs, err)
 				}
 				break
@@ -178,27 +191,20 @@ func pluginChains(network, containerID string) map[string][]string {
 
 // sweepPluginChains deletes those chains when a killed DEL left them with
 // no rule pointing at them (so no comment names the container any more).
-func sweepPluginChains(ctx context.Context, network, containerID string) error {
-	if _, err := exec.LookPath("iptables"); err != nil {
+func (t ipTables) sweepPluginChains(ctx context.Context, network, containerID string) error {
+	if !t.present() {
 		return nil
 	}
 	var errs []error
 	for table, chains := range pluginChains(network, containerID) {
-		out, err := iptables(ctx, "-t", table, "-S")
+		out, err := t.iptables(ctx, "-t", table, "-S")
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, c := range chains {
-			if !strings.Contains(string(out), "-N "+c+"\n") {
-				continue
-			}
-			if _, err := iptables(ctx, "-t", table, "-F", c); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if _, err := iptables(ctx, "-t", table, "-X", c); err != nil {
-				errs = append(errs, err)
+			if strings.Contains(string(out), "-N "+c+"\n") {
+				errs = append(errs, t.deleteChain(ctx, table, c))
 			}
 		}
 	}

@@ -60,11 +60,11 @@ func claimNetNSFile(path string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating netns directory: %w", err)
 	}
-	l, err := lockFile(netnsDirLock(dir))
+	unlock, err := lockFile(netnsDirLock(dir))
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	if err := sharedMountDir(dir); err != nil {
 		return err
 	}
@@ -118,11 +118,11 @@ func releaseEmptyDir(dir string) error {
 	if _, err := os.Stat(lockPath); err != nil {
 		return nil
 	}
-	l, err := lockFile(lockPath)
+	unlock, err := lockFile(lockPath)
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist), err == nil && len(entries) > 0:

@@ -112,7 +112,7 @@ func TestRemoveNetNSTakesTheDirLock(t *testing.T) {
 	if err := os.WriteFile(next, nil, 0o444); err != nil {
 		t.Fatal(err)
 	}
-	l.unlock()
+	l()
 	if err := <-removed; err != nil {
 		t.Fatal(err)
 	}

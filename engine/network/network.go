@@ -18,6 +18,8 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/vishvananda/netlink"
+
+	"github.com/podbay/podbay/internal/cmdexec"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -68,6 +70,11 @@ type Options struct {
 	DefaultBridge string
 	DefaultSubnet string
 	Log           *slog.Logger
+	// Exec runs the CNI plugins (libcni's seam); nil: the host's, their
+	// stderr in the debug log.
+	Exec invoke.Exec
+	// Commands runs iptables; nil: the host's.
+	Commands cmdexec.Runner
 }
 
 // Manager creates CNI networks and attaches network namespaces to them.
@@ -78,6 +85,7 @@ type Manager struct {
 	dir  string // <root>/networks
 	cni  *libcni.CNIConfig
 	exec invoke.Exec
+	ipt  ipTables
 	log  *slog.Logger
 }
 
@@ -131,9 +139,15 @@ func New(opts Options) (*Manager, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating network directory: %w", err)
 	}
-	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: &logWriter{log: opts.Log}}}
+	exec := opts.Exec
+	if exec == nil {
+		exec = &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: &logWriter{log: opts.Log}}}
+	}
+	if opts.Commands == nil {
+		opts.Commands = cmdexec.Host{}
+	}
 	cni := libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, filepath.Join(dir, "cache"), exec)
-	return &Manager{opts: opts, dir: dir, cni: cni, exec: exec, log: opts.Log}, nil
+	return &Manager{opts: opts, dir: dir, cni: cni, exec: exec, ipt: ipTables{cmds: opts.Commands}, log: opts.Log}, nil
 }
 
 // logWriter sends plugin stderr to the debug log.
@@ -144,7 +158,7 @@ func (w *logWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (m *Manager) lock() (*fileLock, error) { return lockFile(filepath.Join(m.dir, ".lock")) }
+func (m *Manager) lock() (unlock func(), err error) { return lockFile(filepath.Join(m.dir, ".lock")) }
 
 func (m *Manager) recordPath(name string) string { return filepath.Join(m.dir, name+".json") }
 
@@ -154,11 +168,11 @@ func (m *Manager) Create(ctx context.Context, opts CreateOptions) (*Network, err
 	if !validName(opts.Name) {
 		return nil, fmt.Errorf("network name %q: must be %s", opts.Name, nameRule)
 	}
-	l, err := m.lock()
+	unlock, err := m.lock()
 	if err != nil {
 		return nil, err
 	}
-	defer l.unlock()
+	defer unlock()
 	return m.createLocked(ctx, opts, false)
 }
 
@@ -278,11 +292,11 @@ func (m *Manager) Get(ctx context.Context, name string) (*Network, error) {
 	if err == nil || !errors.Is(err, ErrNotFound) || name != m.opts.DefaultName {
 		return n, err
 	}
-	l, err := m.lock()
+	unlock, err := m.lock()
 	if err != nil {
 		return nil, err
 	}
-	defer l.unlock()
+	defer unlock()
 	if n, err := m.read(name); err == nil {
 		return n, nil
 	}
@@ -391,11 +405,11 @@ func (m *Manager) Remove(ctx context.Context, name string, opts RemoveOptions) e
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("removing network %q: %w", name, err)
 	}
-	l, err := m.lock()
+	unlock, err := m.lock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	// The rules go first: should that fail, the record stays for a retry.
 	if err := m.removeRules(ctx, name); err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,7 +126,7 @@ const pendingMarker = "pending\n"
 // runroot. One lock for all networks, not one per network: the chains and
 // their jumps are shared, and two first attaches on two networks must not
 // both insert a jump.
-func (m *Manager) rulesLock() (*fileLock, error) {
+func (m *Manager) rulesLock() (unlock func(), err error) {
 	if m.opts.Runroot == "" {
 		return lockFile(filepath.Join(m.dir, ".rules.lock"))
 	}
@@ -171,11 +170,11 @@ func (m *Manager) ensureRules(ctx context.Context, n *Network, containerID strin
 func (m *Manager) claimRules(ctx context.Context, n *Network, containerID string, bridgeUp bool) error {
 	rules := networkRules(n)
 	want := renderRules(rules)
-	l, err := m.rulesLock()
+	unlock, err := m.rulesLock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	if users := m.rulesUsers(n.Name); users != "" && validClaim(n.Name, containerID) {
 		if err := os.MkdirAll(users, 0o700); err != nil {
 			return err
@@ -196,7 +195,7 @@ func (m *Manager) claimRules(ctx context.Context, n *Network, containerID string
 			return err
 		}
 	}
-	if err := installRules(ctx, rules); err != nil {
+	if err := m.ipt.installRules(ctx, rules); err != nil {
 		return fmt.Errorf("installing the iptables rules of network %q: %w", n.Name, err)
 	}
 	if marker != "" {
@@ -233,11 +232,11 @@ func (m *Manager) releaseRules(ctx context.Context, network, containerID string,
 			return nil
 		}
 	}
-	l, err := m.rulesLock()
+	unlock, err := m.rulesLock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	_, err = os.Lstat(claim)
 	claimed := err == nil
 	if !claimed && !always {
@@ -292,8 +291,8 @@ func linkExists(name string) bool {
 // It reads each table once (iptables -S) and makes every change in one
 // iptables-restore --noflush: three runs, where a -C and an -A per rule
 // took a dozen.
-func installRules(ctx context.Context, rules []ipRule) error {
-	if _, err := exec.LookPath("iptables"); err != nil {
+func (t ipTables) installRules(ctx context.Context, rules []ipRule) error {
+	if _, err := t.cmds.LookPath("iptables"); err != nil {
 		return err
 	}
 	var script bytes.Buffer
@@ -307,7 +306,7 @@ func installRules(ctx context.Context, rules []ipRule) error {
 		if len(ours) == 0 {
 			continue
 		}
-		out, err := iptables(ctx, "-t", table, "-S")
+		out, err := t.iptables(ctx, "-t", table, "-S")
 		if err != nil {
 			return err
 		}
@@ -339,7 +338,7 @@ func installRules(ctx context.Context, rules []ipRule) error {
 		}
 		writeTable(&script, table, cmds)
 	}
-	return iptablesRestore(ctx, script.Bytes())
+	return t.restore(ctx, script.Bytes())
 }
 
 // hasRule: lines (iptables -S) hold rule args in chain.
@@ -367,12 +366,12 @@ func writeTable(b *bytes.Buffer, table string, cmds []string) {
 	b.WriteString("COMMIT\n")
 }
 
-// iptablesRestore applies script (nothing when empty) without flushing.
-func iptablesRestore(ctx context.Context, script []byte) error {
+// restore applies script (nothing when empty) without flushing.
+func (t ipTables) restore(ctx context.Context, script []byte) error {
 	if len(script) == 0 {
 		return nil
 	}
-	if _, err := RunIPTables(ctx, script, "iptables-restore", "-w", "--noflush"); err != nil {
+	if _, err := t.run(ctx, script, "iptables-restore", "-w", "--noflush"); err != nil {
 		return fmt.Errorf("%w (input:\n%s)", err, script)
 	}
 	return nil
@@ -382,11 +381,11 @@ func iptablesRestore(ctx context.Context, script []byte) error {
 // the PODBAY chains (with every jump to them) that are left empty, whoever
 // claims them: for Remove and RemoveAll.
 func (m *Manager) removeRules(ctx context.Context, network string) error {
-	l, err := m.rulesLock()
+	unlock, err := m.rulesLock()
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer unlock()
 	return m.uninstallLocked(ctx, network)
 }
 
@@ -407,7 +406,7 @@ func (m *Manager) uninstallLocked(ctx context.Context, network string) error {
 			return err
 		}
 	}
-	if err := uninstallRules(ctx, networkComment(network)); err != nil {
+	if err := m.ipt.uninstallRules(ctx, networkComment(network)); err != nil {
 		return fmt.Errorf("removing the iptables rules of network %q: %w", network, err)
 	}
 	if marker != "" {
@@ -428,13 +427,13 @@ func removeClaims(dir string) error {
 // uninstallRules deletes the rules of the PODBAY chains whose comment is
 // comment; a chain left empty is deleted with the rules that jump to it.
 // One iptables -S per table, then one iptables-restore.
-func uninstallRules(ctx context.Context, comment string) error {
-	if _, err := exec.LookPath("iptables"); err != nil {
+func (t ipTables) uninstallRules(ctx context.Context, comment string) error {
+	if !t.present() {
 		return nil // no iptables, no rules
 	}
 	var script bytes.Buffer
 	for _, c := range podbayChains {
-		out, err := iptables(ctx, "-t", c.table, "-S")
+		out, err := t.iptables(ctx, "-t", c.table, "-S")
 		if err != nil {
 			return err
 		}
@@ -465,7 +464,7 @@ func uninstallRules(ctx context.Context, comment string) error {
 		}
 		writeTable(&script, c.table, cmds)
 	}
-	return iptablesRestore(ctx, script.Bytes())
+	return t.restore(ctx, script.Bytes())
 }
 
 func containsLine(lines []string, want string) bool {

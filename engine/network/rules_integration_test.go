@@ -185,14 +185,14 @@ func TestRulesRedoneAfterKilledEnsureOrReboot(t *testing.T) {
 	if err := os.WriteFile(markerPath(f, n.Name), []byte(pendingMarker), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := installRules(ctx, networkRules(n)[:1]); err != nil {
+	if err := f.m.ipt.installRules(ctx, networkRules(n)[:1]); err != nil {
 		t.Fatal(err)
 	}
 	attach()
 	assertRulesOnce(t, n)
 
 	// A reboot: iptables and the bridge are gone, the marker stayed.
-	if err := uninstallRules(ctx, networkComment(n.Name)); err != nil {
+	if err := f.m.ipt.uninstallRules(ctx, networkComment(n.Name)); err != nil {
 		t.Fatal(err)
 	}
 	if p := podbayLines(t); p != "" {

@@ -6,15 +6,23 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/podbay/podbay/internal/cmdexec/cmdexectest"
 )
 
 // TestReleaseRulesClaims exercises the claim logic alone: with no iptables
-// in PATH, uninstallRules runs nothing, so only the marker and claims show
-// what releaseRules decided.
+// installed, uninstallRules runs nothing, so only the marker and claims
+// show what releaseRules decided.
 func TestReleaseRulesClaims(t *testing.T) {
-	t.Setenv("PATH", t.TempDir())
 	ctx := context.Background()
 	m := newUnitManager(t)
+	none := &cmdexectest.Fake{Paths: map[string]string{}}
+	m.ipt = ipTables{cmds: none}
+	defer func() {
+		if got := none.Lines(); len(got) != 0 {
+			t.Errorf("ran %q without iptables", got)
+		}
+	}()
 	const net = "claimed"
 	marker, users := m.rulesMarker(net), m.rulesUsers(net)
 	write := func(path string) {

@@ -3,15 +3,16 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/podbay/podbay/internal/cmdexec"
+	"github.com/podbay/podbay/internal/runccmd"
 )
 
 // ExecOptions describe a process to run in a running container. Process,
@@ -76,23 +77,21 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 			return -1, err
 		}
 	}
-	args, err := execArgs(id, opts, tmp)
+	argv, err := r.execArgv(id, opts, tmp, logPath)
 	if err != nil {
 		return -1, err
 	}
-	all := append([]string{"--root", r.root, "--log", logPath, "--log-format", "json"}, args...)
-	cmd := exec.CommandContext(ctx, r.path, all...)
+	cmd := &cmdexec.Cmd{Path: r.path, Args: argv}
 	if !opts.Detach {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	}
-	runErr := cmd.Run()
+	runErr := r.cmds.Run(ctx, cmd)
 	log, _ := os.ReadFile(logPath)
 	if msg := LogMessage(log); msg != "" && (runErr != nil || opts.Detach) {
 		return -1, runtimeError("exec in", id, log, runErr)
 	}
-	var exitErr *exec.ExitError
-	if errors.As(runErr, &exitErr) {
-		return exitErr.ExitCode(), nil
+	if code, ok := cmdexec.ExitCode(runErr); ok {
+		return code, nil
 	}
 	if runErr != nil {
 		return -1, fmt.Errorf("exec in container %q: %w", id, runErr)
@@ -100,40 +99,24 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 	return 0, nil
 }
 
-func execArgs(id string, opts ExecOptions, tmp string) ([]string, error) {
-	args := []string{"exec"}
-	if opts.Detach {
-		args = append(args, "--detach")
-	}
+// execArgv is the runtime's command line for opts; a Process is written
+// to process.json in tmp, the runtime's log goes to logPath.
+func (r *Runtime) execArgv(id string, opts ExecOptions, tmp, logPath string) ([]string, error) {
+	o := runccmd.ExecOptions{Detach: opts.Detach}
 	if opts.Process != nil {
 		data, err := json.Marshal(opts.Process)
 		if err != nil {
 			return nil, fmt.Errorf("exec in container %q: encoding process: %w", id, err)
 		}
-		path := filepath.Join(tmp, "process.json")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
+		o.Process = filepath.Join(tmp, "process.json")
+		if err := os.WriteFile(o.Process, data, 0o600); err != nil {
 			return nil, fmt.Errorf("exec in container %q: %w", id, err)
 		}
-		return append(args, "--process", path, id), nil
+	} else {
+		if len(opts.Args) == 0 {
+			return nil, fmt.Errorf("exec in container %q: no command given", id)
+		}
+		o.Args, o.Tty, o.Env, o.Cwd, o.User, o.AdditionalGids = opts.Args, opts.Tty, opts.Env, opts.Cwd, opts.User, opts.additionalGids
 	}
-	if len(opts.Args) == 0 {
-		return nil, fmt.Errorf("exec in container %q: no command given", id)
-	}
-	if opts.Tty {
-		args = append(args, "--tty")
-	}
-	for _, e := range opts.Env {
-		args = append(args, "--env", e)
-	}
-	if opts.Cwd != "" {
-		args = append(args, "--cwd", opts.Cwd)
-	}
-	if opts.User != "" {
-		args = append(args, "--user", opts.User)
-	}
-	for _, g := range opts.additionalGids {
-		args = append(args, "--additional-gids", strconv.FormatUint(uint64(g), 10))
-	}
-	args = append(args, id)
-	return append(args, opts.Args...), nil
+	return r.global(logPath).Exec(id, o), nil
 }

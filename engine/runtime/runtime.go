@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/podbay/podbay/internal/cmdexec"
+	"github.com/podbay/podbay/internal/runccmd"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -26,11 +27,23 @@ var (
 type Runtime struct {
 	path string
 	root string
+	cmds cmdexec.Runner
 }
+
+// Option tunes New.
+type Option func(*Runtime)
+
+// WithRunner runs the runtime (and looks it up) through r rather than on
+// the host: tests pass a fake that records the command lines.
+func WithRunner(r cmdexec.Runner) Option { return func(rt *Runtime) { rt.cmds = r } }
 
 // New resolves "runc", "crun" or an absolute path; every invocation passes
 // --root stateRoot so that different runroots never collide.
-func New(nameOrPath, stateRoot string) (*Runtime, error) {
+func New(nameOrPath, stateRoot string, opts ...Option) (*Runtime, error) {
+	r := &Runtime{root: stateRoot, cmds: cmdexec.Host{}}
+	for _, o := range opts {
+		o(r)
+	}
 	if nameOrPath == "" {
 		nameOrPath = "runc"
 	}
@@ -46,13 +59,14 @@ func New(nameOrPath, stateRoot string) (*Runtime, error) {
 		if strings.ContainsRune(path, '/') {
 			return nil, fmt.Errorf("runtime %q: want a name or an absolute path", nameOrPath)
 		}
-		p, err := exec.LookPath(path)
+		p, err := r.cmds.LookPath(path)
 		if err != nil {
 			return nil, fmt.Errorf("runtime %q: %w", nameOrPath, err)
 		}
 		path = p
 	}
-	return &Runtime{path: path, root: stateRoot}, nil
+	r.path = path
+	return r, nil
 }
 
 // Path is the runtime binary.
@@ -61,17 +75,22 @@ func (r *Runtime) Path() string { return r.path }
 // Root is the runtime's state root.
 func (r *Runtime) Root() string { return r.root }
 
-// GlobalArgs are the arguments every invocation starts with.
-func (r *Runtime) GlobalArgs() []string {
-	return []string{"--root", r.root, "--log-format", "json"}
+// global are the flags of every invocation: the state root and JSON
+// errors (on stderr, or in log).
+func (r *Runtime) global(log string) runccmd.Global {
+	return runccmd.Global{Root: r.root, Log: log, LogFormat: "json"}
 }
 
-// run invokes the runtime, returning stdout; failures carry its error text.
-func (r *Runtime) run(ctx context.Context, op, id string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, r.path, append(r.GlobalArgs(), args...)...)
+// GlobalArgs are the arguments every invocation starts with.
+func (r *Runtime) GlobalArgs() []string {
+	return r.global("").Args()
+}
+
+// run invokes the runtime with argv (runccmd's), returning stdout;
+// failures carry its error text.
+func (r *Runtime) run(ctx context.Context, op, id string, argv []string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	if err := r.cmds.Run(ctx, &cmdexec.Cmd{Path: r.path, Args: argv, Stdout: &stdout, Stderr: &stderr}); err != nil {
 		return nil, runtimeError(op, id, stderr.Bytes(), err)
 	}
 	return stdout.Bytes(), nil
@@ -122,7 +141,7 @@ func LogMessage(log []byte) string {
 
 // State reports the runtime's view of a container.
 func (r *Runtime) State(ctx context.Context, id string) (*specs.State, error) {
-	out, err := r.run(ctx, "state of", id, "state", id)
+	out, err := r.run(ctx, "state of", id, r.global("").State(id))
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +154,7 @@ func (r *Runtime) State(ctx context.Context, id string) (*specs.State, error) {
 
 // List reports every container in the runtime's state root.
 func (r *Runtime) List(ctx context.Context) ([]specs.State, error) {
-	out, err := r.run(ctx, "listing", "*", "list", "--format", "json")
+	out, err := r.run(ctx, "listing", "*", r.global("").List())
 	if err != nil {
 		return nil, err
 	}
@@ -150,31 +169,19 @@ func (r *Runtime) List(ctx context.Context) ([]specs.State, error) {
 }
 
 // KillOptions tune Kill.
-type KillOptions struct {
-	All bool // signal every process of the container, not only its init
-}
+type KillOptions = runccmd.KillOptions
 
 // Kill sends sig to the container.
 func (r *Runtime) Kill(ctx context.Context, id string, sig syscall.Signal, opts KillOptions) error {
-	args := []string{"kill"}
-	if opts.All {
-		args = append(args, "--all")
-	}
-	_, err := r.run(ctx, "killing", id, append(args, id, strconv.Itoa(int(sig)))...)
+	_, err := r.run(ctx, "killing", id, r.global("").Kill(id, sig, opts))
 	return err
 }
 
 // DeleteOptions tune Delete.
-type DeleteOptions struct {
-	Force bool // kill a running container first
-}
+type DeleteOptions = runccmd.DeleteOptions
 
 // Delete removes the container from the runtime.
 func (r *Runtime) Delete(ctx context.Context, id string, opts DeleteOptions) error {
-	args := []string{"delete"}
-	if opts.Force {
-		args = append(args, "--force")
-	}
-	_, err := r.run(ctx, "deleting", id, append(args, id)...)
+	_, err := r.run(ctx, "deleting", id, r.global("").Delete(id, opts))
 	return err
 }

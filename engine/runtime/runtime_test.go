@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestLogMessage(t *testing.T) {
@@ -66,23 +64,6 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := New(fake, ""); err == nil {
 		t.Error("empty state root accepted")
-	}
-}
-
-func TestExecArgs(t *testing.T) {
-	args, err := execArgs("c1", ExecOptions{Args: []string{"sh", "-c", "id"}, Env: []string{"A=1"}, Cwd: "/tmp", User: "1000:1000", Tty: true}, t.TempDir())
-	want := []string{"exec", "--tty", "--env", "A=1", "--cwd", "/tmp", "--user", "1000:1000", "c1", "sh", "-c", "id"}
-	if err != nil || !slices.Equal(args, want) {
-		t.Errorf("args = %v, %v", args, err)
-	}
-	tmp := t.TempDir()
-	args, err = execArgs("c1", ExecOptions{Process: &specs.Process{Args: []string{"true"}, Cwd: "/"}, Detach: true}, tmp)
-	want = []string{"exec", "--detach", "--process", filepath.Join(tmp, "process.json"), "c1"}
-	if err != nil || !slices.Equal(args, want) {
-		t.Errorf("args = %v, %v", args, err)
-	}
-	if _, err := execArgs("c1", ExecOptions{}, tmp); err == nil {
-		t.Error("no command accepted")
 	}
 }
 

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
+
+	"github.com/podbay/podbay/internal/flock"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -90,37 +91,21 @@ var processLocks sync.Map
 func (s *Store) lock(ctx context.Context, exclusive bool, timeout time.Duration) (unlock func(), err error) {
 	v, _ := processLocks.LoadOrStore(s.path, &sync.RWMutex{})
 	mu := v.(*sync.RWMutex)
-	how, release := unix.LOCK_SH, mu.RUnlock
+	mode, release := flock.Shared, mu.RUnlock
 	if exclusive {
 		mu.Lock()
-		how, release = unix.LOCK_EX, mu.Unlock
+		mode, release = flock.Exclusive, mu.Unlock
 	} else {
 		mu.RLock()
 	}
-	f, err := os.OpenFile(s.path+".lock", os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, flock.ErrLocked)
+	defer cancel()
+	unlockFile, err := flock.LockContext(ctx, s.path+".lock", mode)
 	if err != nil {
 		release()
-		return nil, fmt.Errorf("locking state %s: %w", s.path, err)
+		return nil, fmt.Errorf("locking state: %w", err)
 	}
-	deadline := time.Now().Add(timeout)
-	for delay := 500 * time.Microsecond; ; delay = min(2*delay, 5*time.Millisecond) {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close(); release() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) || time.Now().After(deadline) {
-			f.Close()
-			release()
-			return nil, fmt.Errorf("locking state %s: %w", s.path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			release()
-			return nil, fmt.Errorf("locking state %s: %w", s.path, ctx.Err())
-		case <-time.After(delay):
-		}
-	}
+	return func() { unlockFile(); release() }, nil
 }
 
 // Update runs fn in a read-write transaction: as one of its own or, when

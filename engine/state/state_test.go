@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/podbay/podbay/internal/flock"
 )
 
 func newStore(t testing.TB) *Store {
@@ -204,17 +203,17 @@ func TestReadModifyWriteUnderContention(t *testing.T) {
 }
 
 // TestLockHonoursContext: a writer waiting for another process' lock gives
-// up with the context.
+// up with the context, or at the store's timeout saying the lock is held.
 func TestLockHonoursContext(t *testing.T) {
 	s := newStore(t)
 	// Another process' writer: the lock file held exclusively from another
 	// open file description.
-	f, err := os.OpenFile(s.Path()+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := flock.Open(s.Path() + ".lock")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := f.Lock(flock.Exclusive); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -224,7 +223,11 @@ func TestLockHonoursContext(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Update with a held lock and a cancelled context: %v", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_UN); err != nil {
+	s.timeout = time.Millisecond
+	if err := s.View(context.Background(), func(tx *Tx) error { return nil }); !errors.Is(err, flock.ErrLocked) {
+		t.Fatalf("View with a held lock past the store's timeout: %v, want %v", err, flock.ErrLocked)
+	}
+	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Update(context.Background(), func(tx *Tx) error { return nil }); err != nil {

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/podbay/podbay/internal/flock"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -53,15 +53,11 @@ type CreateOptions struct {
 }
 
 func (s *Store) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := flock.Lock(filepath.Join(s.dir, ".lock"))
 	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
 		return nil, fmt.Errorf("locking volumes: %w", err)
 	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // Create makes a named volume.
