@@ -13,11 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podbay/podbay/engine/cgroups"
 	"github.com/podbay/podbay/engine/image"
 	"github.com/podbay/podbay/engine/monitor"
 	"github.com/podbay/podbay/engine/runtime"
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/internal/cgroups"
 	"github.com/podbay/podbay/internal/topdir"
 	"github.com/podbay/podbay/podspec"
 )

@@ -16,7 +16,7 @@ func TestMonitorStaysLean(t *testing.T) {
 	}
 	banned := map[string]bool{"net": true, "net/http": true, "log/slog": true}
 	allowed := map[string]bool{}
-	for _, p := range []string{"cmd/podbay-monitor", "engine/monitor", "engine/cgroups", "engine/crilog", "engine/wakeup",
+	for _, p := range []string{"cmd/podbay-monitor", "engine/monitor", "internal/cgroups", "engine/crilog", "internal/wakeup", "internal/mounts",
 		"internal/cmdexec", "internal/flock", "internal/runccmd"} {
 		allowed["github.com/podbay/podbay/"+p] = true
 	}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podbay/podbay/engine/cgroups"
+	"github.com/podbay/podbay/internal/cgroups"
 	"github.com/podbay/podbay/internal/fixture"
 	"github.com/podbay/podbay/internal/testenv"
 )

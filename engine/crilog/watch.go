@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podbay/podbay/engine/wakeup"
+	"github.com/podbay/podbay/internal/wakeup"
 )
 
 // pollInterval bounds how long a follower waits without an inotify event, so

@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podbay/podbay/engine/cgroups"
+	"github.com/podbay/podbay/internal/cgroups"
 )
 
 // cgroupRemoveWait bounds the wait for a dead container's cgroups to empty.

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podbay/podbay/engine/wakeup"
+	"github.com/podbay/podbay/internal/wakeup"
 )
 
 // slowPoll is how often a caller with a wake-up FIFO in the monitor
