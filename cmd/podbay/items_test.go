@@ -155,6 +155,7 @@ func testPodStatuses() []*pod.PodStatus {
 }
 
 func TestPodPsTableAndFormat(t *testing.T) {
+	t.Setenv("PODBAY_CGROUP_PARENT", "") // the integration run sets one of its own
 	sts := testPodStatuses()
 	var rows []podItem
 	var old [][]any
