@@ -64,6 +64,10 @@ type ApplyOptions struct {
 	DryRun bool
 	// Force takes over fields that other managers own (kubectl's --force-conflicts).
 	Force bool
+	// DefaultNamespace makes the namespace asked for (Options.Namespace)
+	// only the namespace of objects that name none; otherwise an object
+	// naming another one fails, as with kubectl -n.
+	DefaultNamespace bool
 }
 
 // target is one object on its way to the server.
@@ -80,7 +84,7 @@ type target struct {
 func (c *Client) Apply(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) []Result {
 	targets := make([]*target, len(objs))
 	for i, o := range objs {
-		targets[i] = c.target(ctx, o, i)
+		targets[i] = c.target(ctx, o, i, opts)
 	}
 	var namespaces, rest []*target
 	for _, t := range targets {
@@ -109,7 +113,7 @@ func isNamespace(m *meta.RESTMapping) bool {
 }
 
 // target maps an object to its resource and namespace; a failure is its result.
-func (c *Client) target(ctx context.Context, o *unstructured.Unstructured, i int) *target {
+func (c *Client) target(ctx context.Context, o *unstructured.Unstructured, i int, opts ApplyOptions) *target {
 	o = o.DeepCopy()
 	gvk := o.GroupVersionKind()
 	t := &target{obj: o, res: Result{Kind: gvk.Kind, Name: o.GetName(), Index: i, Outcome: Failed,
@@ -137,7 +141,7 @@ func (c *Client) target(ctx context.Context, o *unstructured.Unstructured, i int
 	switch {
 	case ns == "":
 		ns = c.Namespace
-	case c.NamespaceGiven && ns != c.Namespace:
+	case c.NamespaceGiven && !opts.DefaultNamespace && ns != c.Namespace:
 		t.res.Err = fmt.Errorf("its namespace %q is not the one asked for (%q)", ns, c.Namespace)
 		return t
 	}

@@ -275,6 +275,17 @@ spec:
 	if !strings.Contains(r.stdout, "Deployment/priv-web in locked: accepted") || !strings.Contains(r.stdout, `warning: would violate PodSecurity "restricted:latest"`) {
 		t.Errorf("validate --server of a privileged Deployment:\n%s%s", r.stdout, r.stderr)
 	}
+	// The server refuses objects of a namespace it does not have, dry run
+	// or not: such an object is not checked, and the report says why.
+	r = c.kube("validate", "--server", "-n", "nowhere", priv)
+	if !strings.Contains(r.stdout, `Pod/priv in locked: rejected`) ||
+		!strings.Contains(r.stdout, `ConfigMap/settings in locked: accepted`) {
+		t.Errorf("validate --server -n nowhere of objects naming their namespace:\n%s%s", r.stdout, r.stderr)
+	}
+	r = c.kube("validate", "--server", "-n", "nowhere", writeKubeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"))
+	if r.code != 0 || !strings.Contains(r.stdout, `ConfigMap/c in nowhere: unchecked: namespace "nowhere" does not exist yet`) {
+		t.Errorf("validate --server into a missing namespace: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // play --from-cluster fetches a Deployment with the ConfigMap and Secret it
@@ -401,6 +412,11 @@ func testErrors(t *testing.T, c *clusterEnv) {
 		t.Errorf("apply of an unknown kind: exit %d: %s", r.code, r.stderr)
 	}
 	wantLines(t, "the object beside the unknown kind", r.stdout, "configmap/fine created")
+	elsewhere := writeKubeManifest(t, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: elsewhere, namespace: other}\n")
+	r = c.kube("apply", "-f", elsewhere, "--ns", "errors")
+	if r.code != 1 || !strings.Contains(r.stderr, `Error: configmap/elsewhere: its namespace "other" is not the one asked for ("errors")`) {
+		t.Errorf("apply of an object of another namespace than --ns: exit %d: %s", r.code, r.stderr)
+	}
 }
 
 // kubeFails runs podbay kube ..., wants a non-zero exit and one error line

@@ -56,7 +56,8 @@ With --server, the cluster of the kubeconfig (as kube apply finds it) checks
 each object too, with a server-side apply dry run: its validation and its
 admission (the namespace's Pod Security level, quotas, webhooks), storing
 nothing. Its verdict is printed next to podbay's and every difference is
-pointed out. An object whose namespace does not exist is not checked.
+pointed out. -n names the namespace of objects that name none. An object
+whose namespace does not exist is not checked.
 
 Exit status: 0 when nothing would be rejected, 1 when something would (an error,
 or a warning with --strict, or the server's refusal), 2 when an input cannot be

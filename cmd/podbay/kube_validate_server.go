@@ -51,7 +51,7 @@ func checkOnServer(ctx context.Context, f *clusterFlags, set *manifest.Set, find
 	if err != nil {
 		return nil, err
 	}
-	results := c.Apply(ctx, setObjects(set), cluster.ApplyOptions{DryRun: true})
+	results := c.Apply(ctx, setObjects(set), cluster.ApplyOptions{DryRun: true, DefaultNamespace: true})
 	rep := &serverReport{Server: c.Server, Context: c.Context}
 	for _, r := range results {
 		if r.Index < 0 {
