@@ -119,9 +119,10 @@ func resolve(opts Options) (*resolved, error) {
 	cfg.Timeout = requestTimeout
 	cfg.UserAgent = opts.UserAgent
 	cfg.WarningHandlerWithContext = warningCollector{}
-	// One command sends a handful of requests; client-go's default of 5 per
-	// second would make an apply of many objects wait for nothing.
-	cfg.QPS, cfg.Burst = 100, 200
+	// No client-side rate limit (client-go's default is 5 requests a second):
+	// Apply has at most parallelApplies requests in flight, and the server's
+	// priority and fairness queues its clients itself.
+	cfg.QPS = -1
 	return r, nil
 }
 
