@@ -34,7 +34,8 @@ and containers (exported as kube generate exports them) to a Kubernetes cluster,
 with server-side apply (field manager "podbay"). Namespaces the objects go into
 are created when missing. Each object's outcome is printed: created, configured
 or unchanged, or the server's error; one object's failure does not stop the
-others, and the exit status is 1 when any failed.
+others. Exit status: 1 when any object failed, 125 when nothing could be sent
+(unreadable input, no kubeconfig, an unreachable server, refused credentials).
 
 The cluster is found as kubectl finds it: --kubeconfig, then $KUBECONFIG, then
 ~/.kube/config, with its current context unless --context names another.

@@ -40,7 +40,7 @@ func newKubeValidateCommand(g *globals) *cobra.Command {
 	var f kubeValidateFlags
 	cmd := &cobra.Command{
 		Use:   "validate [flags] FILE...|-|URL",
-		Short: "Check offline what Kubernetes and OpenShift would reject or change",
+		Short: "Check what Kubernetes and OpenShift would reject or change: offline, or --server asks the cluster too",
 		Long: `Check Kubernetes YAML offline the way a cluster would on create (kubectl apply):
 reading (syntax, unknown fields, types, duplicate keys), the API server's validation
 after defaulting, Pod Security Standards and, with --openshift, the restricted-v2 SCC,
