@@ -162,11 +162,7 @@ func objectRef(kind, group, name string) string {
 // mapping finds the resource of a kind, asking discovery again once for a
 // kind it does not know (one created since, such as a CRD's).
 func (c *Client) mapping(ctx context.Context, gvk schema.GroupVersionKind) (*meta.RESTMapping, error) {
-	m, err := c.mapper.RESTMappingWithContext(ctx, gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		c.mapper.ResetWithContext(ctx)
-		m, err = c.mapper.RESTMappingWithContext(ctx, gvk.GroupKind(), gvk.Version)
-	}
+	m, err := c.res.mapping(ctx, gvk)
 	switch {
 	case err == nil:
 		return m, nil

@@ -8,12 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/homedir"
 )
@@ -40,11 +36,10 @@ type Options struct {
 
 // Client talks to one cluster: the one Options chose.
 type Client struct {
-	dyn    dynamic.Interface
-	disc   *discovery.DiscoveryClient
-	mapper *restmapper.DeferredDiscoveryRESTMapper
-	// kinds resolves kubectl's resource names (deploy, deployments.apps) to kinds.
-	kinds meta.RESTMapperWithContext
+	dyn dynamic.Interface
+	res *resources
+	// get reads a path of the server as JSON (nil: drops the answer).
+	get func(ctx context.Context, path string, into any) error
 	// Namespace is where objects without one go: Options.Namespace, else the context's.
 	Namespace string
 	// NamespaceGiven is true when Options.Namespace was set: an object naming
@@ -171,21 +166,24 @@ func newClient(cfg *rest.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, err
 	}
-	withCtx := discovery.ToDiscoveryInterfaceWithContext(disc)
-	mapper := restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(withCtx))
-	kinds := restmapper.NewShortcutExpanderWithContext(mapper, withCtx, func(string) {})
-	return &Client{dyn: dyn, disc: disc, mapper: mapper, kinds: kinds}, nil
+	base, _, err := rest.DefaultServerUrlFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	get := func(ctx context.Context, path string, into any) error {
+		return getJSON(ctx, hc, base, cfg.UserAgent, path, into)
+	}
+	return &Client{dyn: dyn, res: &resources{get: get}, get: get}, nil
 }
 
 // check asks the server for its version: it answers any authenticated
 // client, so a failure means an unreachable server or refused credentials.
 func (c *Client) check(ctx context.Context) error {
-	_, err := c.disc.RESTClient().Get().AbsPath("/version").Do(ctx).Raw()
-	if err != nil {
+	if err := c.get(ctx, "/version", nil); err != nil {
 		return c.reachError(err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -78,25 +79,17 @@ func splitRef(ref string) (resource, name string, err error) {
 	return strings.ToLower(resource), name, nil
 }
 
-// kindFor resolves a resource name as kubectl does.
-func (c *Client) kindFor(ctx context.Context, resource string) (schema.GroupVersionKind, error) {
-	gvr, gr := schema.ParseResourceArg(resource)
-	if gvr != nil {
-		if gvk, err := c.kinds.KindForWithContext(ctx, *gvr); err == nil {
-			return gvk, nil
-		}
-	}
-	return c.kinds.KindForWithContext(ctx, gr.WithVersion(""))
-}
-
 func (f *fetch) workload(ctx context.Context, ref string) error {
 	resource, name, err := splitRef(ref)
 	if err != nil {
 		return err
 	}
-	gvk, err := f.c.kindFor(ctx, resource)
-	if err != nil {
-		return fmt.Errorf("%s: the cluster serves no resource %q: %w", ref, resource, err)
+	gvk, err := f.c.res.kindFor(ctx, resource)
+	switch {
+	case errors.Is(err, errNoResource):
+		return fmt.Errorf("%s: %w", ref, err)
+	case err != nil:
+		return fmt.Errorf("%s: %w", ref, f.c.reachError(err))
 	}
 	m, err := f.c.mapping(ctx, gvk)
 	if err != nil {
