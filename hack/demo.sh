@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: play manifests/demo.yaml, show it working, export it back, take it down.
+# The demo: play manifests/demo.yaml, show it working, export it back, take it down;
+# then, when a kube-apiserver is built already, send it to a real API server and back.
 # Everything lives in a throw-away --root/--runroot, network and registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
