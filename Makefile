@@ -5,7 +5,7 @@ BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/podbay/podbay/internal/version.Version=$(VERSION)
 
-.PHONY: build deps demo test test-unit test-integration test-reliability test-fuzz bench lint clean
+.PHONY: build deps demo test test-unit test-integration test-reliability test-fuzz bench lint clean kube-apiserver
 
 # bin/podbay is the lean CLI (no Kubernetes packages: containers and pods start
 # fast); it hands kube, play and generate to bin/podbay-kube, the full CLI.
@@ -16,6 +16,12 @@ build:
 
 deps:
 	bash hack/install-deps.sh
+
+# The cluster tests (TestClusterBridge) run a real kube-apiserver, built from
+# k8s.io/kubernetes (the version go.mod pins) once into
+# ~/.cache/podbay/kube-apiserver-VERSION: about 10 minutes the first time.
+kube-apiserver:
+	bash hack/kube-apiserver.sh >/dev/null
 
 demo: deps build
 	bash hack/demo.sh
@@ -29,14 +35,14 @@ lint:
 test-unit:
 	$(GO) test ./...
 
-test-integration: build
+test-integration: build kube-apiserver
 	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -count=1 -p 2 -timeout 40m ./...
 
 # The integration run includes the reliability tests (TestReliability*);
 # test-fuzz adds the bounded fuzz runs. -count=1: the integration tests drive
 # the built binaries, which go test's cache does not see, so a cached pass
 # could hide a broken binary.
-test: deps lint build
+test: deps lint build kube-apiserver
 	$(GO) test -race ./engine/... ./internal/... ./pod/...
 	$(MAKE) test-fuzz
 	PODBAY_BIN=$(CURDIR)/$(BIN)/podbay $(GO) test -tags integration -count=1 -p 2 -timeout 40m ./...

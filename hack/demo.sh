@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: play manifests/demo.yaml, show it working, export it back, take it down.
+# The demo: play manifests/demo.yaml, show it working, export it back, take it down;
+# then, when a kube-apiserver is built already, send it to a real API server and back.
 # Everything lives in a throw-away --root/--runroot, network and registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ pb() { bin/podbay --root "$work/root" --runroot "$work/run" "$@"; }
 cleanup() {
 	pb system reset --force >/dev/null 2>&1 || true
 	ip link del pbdemo0 2>/dev/null || true
+	stop_cluster
 	stop_registry
 	rm -rf "$work"
 }
@@ -50,3 +52,28 @@ step "podbay kube down manifests/demo.yaml"
 pb kube down manifests/demo.yaml
 pb pod ps
 pb ps -a
+
+# The last step needs a kube-apiserver: it runs only when one is built
+# already (hack/kube-apiserver.sh builds it, about 10 minutes the first
+# time), so that the demo stays quick.
+if ! apiserver=$(bash hack/kube-apiserver.sh --path) || ! command -v etcd >/dev/null; then
+	step "(the cluster step is skipped: build kube-apiserver once with hack/kube-apiserver.sh; etcd comes with make deps)"
+	exit 0
+fi
+step "a real API server on 127.0.0.1 (kube-apiserver on etcd): podbay kube apply --ns demo -f manifests/demo.yaml"
+start_cluster "$work/cluster" "$apiserver"
+kc=(--kubeconfig "$KUBECONFIG_DEMO")
+pb kube apply "${kc[@]}" --ns demo -f manifests/demo.yaml
+pb kube apply "${kc[@]}" --ns demo -f manifests/demo.yaml
+
+step "podbay kube validate --server: the server's verdict next to podbay's"
+pb kube validate --server "${kc[@]}" -n demo manifests/demo.yaml || true
+
+step "podbay kube play --from-cluster -n demo deployment/web: the cluster's workload, run here"
+pb kube play --from-cluster "${kc[@]}" -n demo deployment/web
+deadline=$((SECONDS + 10))
+until curl -fsS http://127.0.0.1:18080/; do
+	((SECONDS < deadline)) || { echo "no answer on 127.0.0.1:18080" >&2; exit 1; }
+	sleep 0.1
+done
+pb kube play --down --from-cluster "${kc[@]}" -n demo deployment/web

@@ -17,7 +17,7 @@ import (
 // command line over with exec.
 
 func newKubeCommand(g *globals) *cobra.Command {
-	return handOver("kube", "Play, generate and validate Kubernetes YAML")
+	return handOver("kube", "Play, generate, validate and apply Kubernetes YAML")
 }
 
 func newPlayCommand(g *globals) *cobra.Command {

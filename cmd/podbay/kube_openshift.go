@@ -6,34 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-
 	"github.com/podbay/podbay/kube/manifest"
 	"github.com/podbay/podbay/kube/validate"
 )
-
-// podSpecOf returns the pod spec inside any workload object, or nil.
-func podSpecOf(o *manifest.Object) *corev1.PodSpec {
-	switch x := o.Obj.(type) {
-	case *corev1.Pod:
-		return &x.Spec
-	case *appsv1.Deployment:
-		return &x.Spec.Template.Spec
-	case *appsv1.ReplicaSet:
-		return &x.Spec.Template.Spec
-	case *appsv1.StatefulSet:
-		return &x.Spec.Template.Spec
-	case *appsv1.DaemonSet:
-		return &x.Spec.Template.Spec
-	case *batchv1.Job:
-		return &x.Spec.Template.Spec
-	case *batchv1.CronJob:
-		return &x.Spec.JobTemplate.Spec.Template.Spec
-	}
-	return nil
-}
 
 // playChecks runs what kube play checks before it runs anything: the API
 // server's validation (layer 2) as warnings, and with --openshift the
@@ -61,7 +36,7 @@ func playChecks(set *manifest.Set, f *kubePlayFlags) ([]string, error) {
 	}
 	var rejections []string
 	for _, o := range set.Objects {
-		ps := podSpecOf(o)
+		ps := manifest.PodSpecOf(o.Obj)
 		if ps == nil {
 			continue
 		}

@@ -38,24 +38,33 @@ type kubePlayFlags struct {
 	force       bool
 	openshift   bool
 	uidRange    string
+	fromCluster bool
+	cluster     clusterFlags
 }
 
 func newKubePlayCommand(g *globals, alias bool) *cobra.Command {
 	f := &kubePlayFlags{}
-	use := "play [flags] FILE...|-|URL"
+	use := "play [flags] FILE...|-|URL, or --from-cluster KIND/NAME..."
 	if alias {
-		use = "kube [flags] FILE...|-|URL"
+		use = "kube [flags] FILE...|-|URL, or --from-cluster KIND/NAME..."
 	}
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: "Run Kubernetes YAML: pods, workloads, ConfigMaps, Secrets, volumes",
 		Long: `Run the pods that Kubernetes YAML describes, as the kubelet would on one node.
 Inputs are files, - for stdin, or http(s) URLs; multi-document YAML, JSON and List.
-Everything one play creates is removed again when any part of it fails.`,
+Everything one play creates is removed again when any part of it fails.
+
+With --from-cluster, the arguments name workloads of a Kubernetes cluster as
+kubectl names them (deployment/web, pod/db, statefulset/x): each is fetched
+from the namespace (-n, else the context's) with the ConfigMaps and Secrets its
+pods reference and the Services that select them, without what the server owns
+(status, managedFields, resourceVersion, uid, cluster IPs, ...), and played here.
+The cluster is found as kube apply finds it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.down {
-				return runKubeDown(cmd, g, args, f.force)
+				return runKubeDown(cmd, g, args, f)
 			}
 			return runKubePlay(cmd, g, args, f)
 		},
@@ -78,6 +87,8 @@ Everything one play creates is removed again when any part of it fails.`,
 	fl.BoolVar(&f.force, "force", false, "with --down: remove the claims' volumes too")
 	fl.BoolVar(&f.openshift, "openshift", false, "run the pods as OpenShift's restricted-v2 SCC would: refuse what it rejects, apply what it changes")
 	fl.StringVar(&f.uidRange, "uid-range", validate.DefaultUIDRange, "with --openshift: the namespace's UID range, FIRST/SIZE")
+	fl.BoolVar(&f.fromCluster, "from-cluster", false, "fetch the workloads named from a cluster and play them here")
+	f.cluster.add(cmd)
 	return cmd
 }
 
@@ -88,7 +99,7 @@ func newKubeDownCommand(g *globals) *cobra.Command {
 		Short: "Stop and remove the pods that Kubernetes YAML describes",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runKubeDown(cmd, g, args, force)
+			return runKubeDown(cmd, g, args, &kubePlayFlags{force: force})
 		},
 	}
 	cmd.Flags().BoolVar(&force, "force", false, "remove the claims' volumes too")
@@ -99,7 +110,13 @@ func newKubeDownCommand(g *globals) *cobra.Command {
 // stored gives the ConfigMaps and Secrets known from outside the files.
 func translate(cmd *cobra.Command, args []string, f *kubePlayFlags, stored func() (play.Stored, error)) (*play.Play, error) {
 	ctx := cmd.Context()
-	inputs, err := readInputs(ctx, args, cmd.InOrStdin())
+	var inputs []input
+	var err error
+	if f.fromCluster {
+		inputs, err = fetchInputs(ctx, &f.cluster, args, cmd.ErrOrStderr(), f.quiet)
+	} else {
+		inputs, err = readInputs(ctx, args, cmd.InOrStdin())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -228,15 +245,16 @@ func waitAndDown(cmd *cobra.Command, e *orchestrate.Engine, p *play.Play) error 
 	return e.Down(context.WithoutCancel(ctx), p, orchestrate.DownOptions{})
 }
 
-func runKubeDown(cmd *cobra.Command, g *globals, args []string, force bool) error {
+func runKubeDown(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags) error {
 	e, err := g.engine()
 	if err != nil {
 		return err
 	}
 	// Down covers whatever a play of these files could have made.
-	p, err := translate(cmd, args, &kubePlayFlags{quiet: true, runCronJobs: true}, storedLookup(cmd.Context(), g, e))
+	df := &kubePlayFlags{quiet: true, runCronJobs: true, fromCluster: f.fromCluster, cluster: f.cluster}
+	p, err := translate(cmd, args, df, storedLookup(cmd.Context(), g, e))
 	if err != nil {
 		return err
 	}
-	return e.Down(cmd.Context(), p, orchestrate.DownOptions{Force: force})
+	return e.Down(cmd.Context(), p, orchestrate.DownOptions{Force: f.force})
 }

@@ -11,8 +11,8 @@ import (
 func init() { dropHandoverGOGC() }
 
 func newKubeCommand(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "kube", Short: "Play, generate and validate Kubernetes YAML"}
-	cmd.AddCommand(newKubeValidateCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false), newKubeJobControllerCommand(g), newServicesSyncCommand(g))
+	cmd := &cobra.Command{Use: "kube", Short: "Play, generate, validate and apply Kubernetes YAML"}
+	cmd.AddCommand(newKubeValidateCommand(g), newKubeApplyCommand(g), newKubePlayCommand(g, false), newKubeDownCommand(g), newKubeGenerateCommand(g, false), newKubeJobControllerCommand(g), newServicesSyncCommand(g))
 	return cmd
 }
 

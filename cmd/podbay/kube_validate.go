@@ -32,13 +32,15 @@ type kubeValidateFlags struct {
 	strict    bool
 	output    string
 	validate  string
+	server    bool
+	cluster   clusterFlags
 }
 
 func newKubeValidateCommand(g *globals) *cobra.Command {
 	var f kubeValidateFlags
 	cmd := &cobra.Command{
 		Use:   "validate [flags] FILE...|-|URL",
-		Short: "Check offline what Kubernetes and OpenShift would reject or change",
+		Short: "Check what Kubernetes and OpenShift would reject or change: offline, or --server asks the cluster too",
 		Long: `Check Kubernetes YAML offline the way a cluster would on create (kubectl apply):
 reading (syntax, unknown fields, types, duplicate keys), the API server's validation
 after defaulting, Pod Security Standards and, with --openshift, the restricted-v2 SCC,
@@ -50,8 +52,16 @@ strict field validation makes it; --validate=warn makes it a warning and
 --validate=ignore drops it, as kubectl's --validate does. A key written twice in
 one mapping is a warning: kubectl sends its last value, and so it is checked.
 
+With --server, the cluster of the kubeconfig (as kube apply finds it) checks
+each object too, with a server-side apply dry run: its validation and its
+admission (the namespace's Pod Security level, quotas, webhooks), storing
+nothing. Its verdict is printed next to podbay's and every difference is
+pointed out. -n names the namespace of objects that name none. An object
+whose namespace does not exist is not checked.
+
 Exit status: 0 when nothing would be rejected, 1 when something would (an error,
-or a warning with --strict), 2 when an input cannot be read.`,
+or a warning with --strict, or the server's refusal), 2 when an input cannot be
+read or the server cannot be asked.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runKubeValidate(cmd, g, args, f)
@@ -66,6 +76,8 @@ or a warning with --strict), 2 when an input cannot be read.`,
 	fl.StringVar(&f.validate, "validate", string(validateStrict),
 		"how to report unknown fields, as kubectl's --validate: strict (or true) as errors, warn as warnings, ignore (or false) not at all")
 	fl.Lookup("validate").NoOptDefVal = string(validateStrict)
+	fl.BoolVar(&f.server, "server", false, "ask the cluster too (a server dry run) and point out where it and podbay differ")
+	f.cluster.add(cmd)
 	return cmd
 }
 
@@ -130,16 +142,16 @@ func runKubeValidate(cmd *cobra.Command, g *globals, args []string, f kubeValida
 	findings = append(findings, report.Findings...)
 	sortByInput(findings, inputs)
 
-	out := cmd.OutOrStdout()
-	if f.output == "json" {
-		err = writeFindingsJSON(out, findings)
-	} else {
-		err = writeValidateText(out, findings, len(set.Objects))
+	var srv *serverReport
+	if f.server {
+		if srv, err = checkOnServer(cmd.Context(), &f.cluster, set, findings, opts.Strict); err != nil {
+			return &exitError{code: exitUnreadable, err: err}
+		}
 	}
-	if err != nil {
+	if err := writeValidate(cmd.OutOrStdout(), f.output, findings, len(set.Objects), srv); err != nil {
 		return err
 	}
-	if rejected(findings, opts.Strict) {
+	if rejected(findings, opts.Strict) || srv.rejected() {
 		return &exitError{code: exitRejected}
 	}
 	return nil
@@ -273,15 +285,40 @@ func rejected(fs []validate.Finding, strict bool) bool {
 	return false
 }
 
+// writeValidate prints the findings (and the server's verdicts) as text or JSON.
+func writeValidate(w io.Writer, format string, fs []validate.Finding, objects int, srv *serverReport) error {
+	if format == "json" {
+		if srv == nil {
+			return writeFindingsJSON(w, fs)
+		}
+		if fs == nil {
+			fs = []validate.Finding{}
+		}
+		return encodeJSON(w, struct {
+			Findings []validate.Finding `json:"findings"`
+			Server   *serverReport      `json:"server"`
+		}{fs, srv})
+	}
+	if err := writeValidateText(w, fs, objects); err != nil || srv == nil {
+		return err
+	}
+	return writeServerText(w, srv)
+}
+
 // writeFindingsJSON prints findings as a JSON array, "[]" when there are none.
 func writeFindingsJSON(w io.Writer, fs []validate.Finding) error {
 	if fs == nil {
 		fs = []validate.Finding{}
 	}
+	return encodeJSON(w, fs)
+}
+
+// encodeJSON prints v indented, "<" and ">" as they are.
+func encodeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(fs)
+	return enc.Encode(v)
 }
 
 // writeValidateText prints each finding, then a summary line.

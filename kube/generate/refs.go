@@ -1,11 +1,11 @@
 package generate
 
 import (
-	"slices"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podbay/podbay/kube/manifest"
 )
 
 // defaultClaimSize is the size of an exported claim whose size is unknown.
@@ -37,47 +37,17 @@ func add(list []ref, r ref) []ref {
 // addSpec records what a pod spec references.
 func (r *refSet) addSpec(p *Pod, s *corev1.PodSpec) {
 	ns := cmpOr(p.Spec.Namespace, "default")
-	cm := func(name string, opt *bool) { r.configMaps = add(r.configMaps, ref{ns, name, isTrue(opt)}) }
-	sec := func(name string, opt *bool) { r.secrets = add(r.secrets, ref{ns, name, isTrue(opt)}) }
-	for _, v := range s.Volumes {
-		switch {
-		case v.ConfigMap != nil:
-			cm(v.ConfigMap.Name, v.ConfigMap.Optional)
-		case v.Secret != nil:
-			sec(v.Secret.SecretName, v.Secret.Optional)
-		case v.PersistentVolumeClaim != nil:
-			r.claims = add(r.claims, ref{ns: ns, name: v.PersistentVolumeClaim.ClaimName})
-		case v.Projected != nil:
-			for _, src := range v.Projected.Sources {
-				if src.ConfigMap != nil {
-					cm(src.ConfigMap.Name, src.ConfigMap.Optional)
-				}
-				if src.Secret != nil {
-					sec(src.Secret.Name, src.Secret.Optional)
-				}
-			}
-		}
+	refs := manifest.References(s)
+	for _, x := range refs.ConfigMaps {
+		r.configMaps = add(r.configMaps, ref{ns, x.Name, x.Optional})
 	}
-	for _, c := range slices.Concat(s.InitContainers, s.Containers) {
-		for _, ef := range c.EnvFrom {
-			if ef.ConfigMapRef != nil {
-				cm(ef.ConfigMapRef.Name, ef.ConfigMapRef.Optional)
-			}
-			if ef.SecretRef != nil {
-				sec(ef.SecretRef.Name, ef.SecretRef.Optional)
-			}
-		}
-		for _, e := range c.Env {
-			if vf := e.ValueFrom; vf != nil && vf.ConfigMapKeyRef != nil {
-				cm(vf.ConfigMapKeyRef.Name, vf.ConfigMapKeyRef.Optional)
-			} else if vf != nil && vf.SecretKeyRef != nil {
-				sec(vf.SecretKeyRef.Name, vf.SecretKeyRef.Optional)
-			}
-		}
+	for _, x := range refs.Secrets {
+		r.secrets = add(r.secrets, ref{ns, x.Name, x.Optional})
+	}
+	for _, x := range refs.Claims {
+		r.claims = add(r.claims, ref{ns: ns, name: x.Name})
 	}
 }
-
-func isTrue(b *bool) bool { return b != nil && *b }
 
 // collectRefs exports the referenced ConfigMaps, Secrets and claims the pods know.
 func (g *generator) collectRefs(pods []Pod) {

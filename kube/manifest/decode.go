@@ -32,6 +32,9 @@ type Object struct {
 	Obj runtime.Object `json:"-"`
 	// Raw is the document as generic JSON values (unknown fields removed when Obj is set).
 	Raw map[string]any `json:"-"`
+	// Written is the document as written when reading removed unknown fields
+	// from Raw (what an API server is sent, to judge them itself); else nil.
+	Written map[string]any `json:"-"`
 	// Source is where the object starts.
 	Source Pos `json:"source"`
 	// Index is the object's place in its Set.
@@ -45,6 +48,14 @@ func (o *Object) Ref() string {
 		return o.Kind + o.Name
 	}
 	return o.Kind + "/" + o.Name
+}
+
+// Doc is the document as written: Written when reading changed Raw, else Raw.
+func (o *Object) Doc() map[string]any {
+	if o.Written != nil {
+		return o.Written
+	}
+	return o.Raw
 }
 
 // Known reports whether the object decoded into a typed Kubernetes object.
@@ -265,6 +276,12 @@ func typed(set *Set, obj *Object) []error {
 	into := info.new()
 	c := &checker{obj: obj}
 	c.check(obj.Raw, reflectType(into), "")
+	if len(c.drop) > 0 {
+		obj.Written = deepCopyJSON(obj.Raw)
+		for _, drop := range c.drop {
+			drop()
+		}
+	}
 	sortByPos(c.found)
 	var errs []error
 	for i := range c.found {
@@ -317,4 +334,27 @@ func findingErrors(fs []Finding, ref string) []error {
 		out = append(out, &fs[i])
 	}
 	return out
+}
+
+// deepCopyJSON copies generic JSON values (maps, lists, scalars).
+func deepCopyJSON(v map[string]any) map[string]any {
+	out := make(map[string]any, len(v))
+	for k, e := range v {
+		out[k] = copyValue(e)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return deepCopyJSON(x)
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = copyValue(e)
+		}
+		return l
+	}
+	return v
 }

@@ -475,3 +475,32 @@ func TestDuplicateKeyInLargeMapping(t *testing.T) {
 		t.Errorf("data has %d keys, k0=%q; want 39 and the last value v39", len(cm.Data), cm.Data["k0"])
 	}
 }
+
+// An unknown field is left out of Raw (what podbay translates) and kept in
+// Doc (what an API server is sent, to give its own verdict); a document
+// without one has no separate copy.
+func TestDocKeepsUnknownFields(t *testing.T) {
+	in := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: i\n    ports: [{ContainerPort: 80}]\n"
+	set, err := Decode("f.yaml", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := set.Objects[0]
+	port := func(doc map[string]any) map[string]any {
+		c := doc["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)
+		return c["ports"].([]any)[0].(map[string]any)
+	}
+	if _, ok := port(o.Raw)["ContainerPort"]; ok {
+		t.Errorf("Raw keeps the unknown field: %v", o.Raw)
+	}
+	if got := port(o.Doc())["ContainerPort"]; got == nil {
+		t.Errorf("Doc lost the unknown field: %v", o.Doc())
+	}
+	clean, err := Decode("g.yaml", []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := clean.Objects[0]; c.Written != nil || c.Doc()["kind"] != "ConfigMap" {
+		t.Errorf("a document without unknown fields: Written %v, Doc %v", c.Written, c.Doc())
+	}
+}

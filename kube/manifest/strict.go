@@ -11,10 +11,11 @@ import (
 )
 
 // checker walks a decoded document against the Go type it decodes into, reporting
-// unknown fields (and removing them) and values of the wrong type.
+// unknown fields and values of the wrong type; drop removes the unknown fields.
 type checker struct {
 	obj   *Object
 	found []Finding
+	drop  []func()
 }
 
 var (
@@ -86,7 +87,7 @@ func (c *checker) checkStruct(m map[string]any, t reflect.Type, path string) {
 		p := Child(path, k)
 		if !ok {
 			c.add(SeverityWarning, p, fmt.Sprintf("unknown field %q", k), didYouMean(k, fields))
-			delete(m, k)
+			c.drop = append(c.drop, func() { delete(m, k) })
 			continue
 		}
 		c.check(m[k], ft, p)
