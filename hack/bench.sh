@@ -681,7 +681,10 @@ loop_once() {
 		lpb system reset --force >>"$LOG" 2>&1 || die "podbay system reset (kubeloop)"
 	else
 		lpm pod rm -fa -t 0 >>"$LOG" 2>&1
-		lpm system reset -f >>"$LOG" 2>&1 || die "podman system reset (kubeloop)"
+		# The `podman container cleanup` a conmon runs when its container
+		# exits may still be writing to the store's events file: once more.
+		lpm system reset -f >>"$LOG" 2>&1 || { sleep 1 && lpm system reset -f >>"$LOG" 2>&1; } ||
+			die "podman system reset (kubeloop)"
 	fi
 	rm -rf "$LD"
 }
