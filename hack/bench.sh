@@ -3,7 +3,7 @@
 # bound them: bare runc, skopeo. `make bench` runs it. As root.
 #
 #   hack/bench.sh [CASE...]     cases: run pull pod rss kube kubedown kubegen kubevalidate
-#                               (default: all, in that order)
+#                               kubeloop (default: all, in that order)
 #
 #   BENCH_N=5        timed iterations per case (one extra untimed warm-up first)
 #   BENCH_PODMAN=0   podbay and the floors only, even when Podman is installed
@@ -37,7 +37,7 @@ export PATH=/usr/local/go/bin:$PATH
 N=${BENCH_N:-5}
 PODBAY=${PODBAY:-$PWD/bin/podbay}
 PODMAN=${PODMAN:-podman}
-ALL_CASES=(run pull pod rss kube kubedown kubegen kubevalidate)
+ALL_CASES=(run pull pod rss kube kubedown kubegen kubevalidate kubeloop)
 CASES=("$@")
 ((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
 for c in "${CASES[@]}"; do
@@ -516,21 +516,22 @@ krow() {
 	N=$n
 }
 
-# down_check WHO FILE [KEY]: after WHO's kube down of FILE, every pod must be
-# gone. A pod left behind is a failure of the engine (noted, and KEY.WHO
-# shows FAIL); the pods left are then removed, untimed, so that the next
-# cases start clean. Returns 1 when the down failed.
+# down_check WHO FILE [KEY [CMD]]: after WHO's kube down of FILE, every pod
+# must be gone. A pod left behind is a failure of the engine (noted, and
+# KEY.WHO shows FAIL); the pods left are then removed, untimed, so that the
+# next cases start clean. CMD runs the engine on the store that played
+# (default: WHO, the case's shared store). Returns 1 when the down failed.
 down_check() {
-	local who=$1 file=$2 key=${3:-} left n
+	local who=$1 file=$2 key=${3:-} cmd=${4:-$1} left n
 	DOWNS["$who $file"]=$((${DOWNS["$who $file"]:-0} + 1))
-	left=$("$who" pod ps 2>>"$LOG" | awk 'NR > 1 {print $2}' | sort | tr '\n' ' ')
+	left=$("$cmd" pod ps 2>>"$LOG" | awk 'NR > 1 {print $2}' | sort | tr '\n' ' ')
 	[ -z "$left" ] && return 0
 	n=$(wc -w <<<"$left")
 	LEFT["$who $file"]+=" $n"
 	say "  FAILED: $who kube down $file exited 0 but left $n pods: $left"
 	if [ -n "$key" ] && ((I > 0)); then FAIL[$key.$who]=1; fi
 	# shellcheck disable=SC2086
-	"$who" pod rm -f -t 0 $left >>"$LOG" 2>&1 || die "$who pod rm of the pods kube down left"
+	"$cmd" pod rm -f -t 0 $left >>"$LOG" 2>&1 || die "$who pod rm of the pods kube down left"
 	return 1
 }
 
@@ -616,6 +617,94 @@ case_kubevalidate() {
 	row "kube validate: 1,000 documents" ms validate.pb validate.pm
 }
 
+# 9. kube play then kube down, in a loop as a user runs it: every play and
+# down on a fresh store (--root/--runroot of its own, the image pulled and
+# tagged into it untimed), of one two-container pod and of ten. The network
+# is set up again by every play: podbay's default network (the
+# PODBAY_DEFAULT_* names above, no `network create`) is created with the
+# store, its bridge by the play's first CNI ADD, and its iptables rules by
+# its first attachment; the down removes the rules with the last one.
+# Podman plays onto its bench network as in the other kube cases: a CNI
+# config outside its --root (network_config_dir), as its default network
+# "podman" is (that one would use cni-podman0, which may be the host's);
+# its bridge plugin adds each pod's masquerade chain and firewall rules at
+# play and removes them at down. Neither engine deletes its bridge at down;
+# both bridges are deleted before every play (untimed: podbay's with the
+# previous store's `system reset`, Podman's with `ip link del`), so each
+# play creates its bridge, as on a fresh host. Podman keeps its network
+# config across iterations (it is not part of a store; its `system reset`
+# removes it, and need_pm_network makes it again, untimed). Podman builds
+# its infra image (localhost/podman-pause) in a store's first pod, a cost a
+# store pays once, not per play: an untimed `pod create` builds it first
+# (podbay's infra runs podbay-monitor, bind-mounted: no image).
+case_kubeloop() {
+	need_kube
+	local who f
+	for ((I = 0; I <= N; I++)); do
+		for f in 1 10; do
+			for who in $(engines); do
+				loop_once "$who" "$f"
+			done
+		done
+	done
+	for f in 1 10; do
+		local what="$f pods"
+		if ((f == 1)); then what="1 pod"; fi
+		row "kube loop, fresh store: play, $what" ms "lplay$f.pb" "lplay$f.pm"
+		row "kube loop, fresh store: down, $what" ms "ldown$f.pb" "ldown$f.pm"
+		row "kube loop, fresh store: play + down, $what" ms "lboth$f.pb" "lboth$f.pm"
+	done
+}
+# loop_once WHO COUNT: one timed play and down of KD/podsCOUNT.yaml by WHO
+# on a fresh store (LD), made and removed untimed.
+LD=
+lpb() { pbat "$LD" "$@"; }
+lpm() { pmat "$LD" "$@"; }
+lpbplay() { lpb kube play --tls-verify=false "$1"; }
+lpmplay() { lpm kube play --network "$PM_NET" "$1"; }
+lpbdown() { lpb kube down "$1"; }
+lpmdown() { lpm kube down "$1"; }
+loop_once() {
+	local who=$1 file=$KD/pods$2.yaml play
+	loop_store "$who"
+	tm "l${who}play" "$file"
+	play=$T
+	tm "l${who}down" "$file"
+	if down_check "$who" "$file" "lboth$2" "l$who"; then
+		add "lplay$2.$who" "$play"
+		add "ldown$2.$who" "$T"
+		add "lboth$2.$who" "$(awk -v a="$play" -v b="$T" 'BEGIN {printf "%.1f", a + b}')"
+	elif ((I > 0)); then
+		FAIL[ldown$2.$who]=1
+	fi
+	if [ "$who" = pb ]; then
+		lpb system reset --force >>"$LOG" 2>&1 || die "podbay system reset (kubeloop)"
+	else
+		lpm pod rm -fa -t 0 >>"$LOG" 2>&1
+		# The `podman container cleanup` a conmon runs when its container
+		# exits may still be writing to the store's events file: once more.
+		lpm system reset -f >>"$LOG" 2>&1 || { sleep 1 && lpm system reset -f >>"$LOG" 2>&1; } ||
+			die "podman system reset (kubeloop)"
+	fi
+	rm -rf "$LD"
+}
+# loop_store WHO: a fresh store for WHO (LD) holding the image, no bridge.
+loop_store() {
+	LD=$W/loop-$1
+	mkdir -p "$LD/tmp"
+	"l$1" pull --tls-verify=false "$BUSYBOX" >>"$LOG" 2>&1 || die "$1 pull (kubeloop)"
+	"l$1" tag "$BUSYBOX" "$KUBE_IMAGE" >>"$LOG" 2>&1 || die "$1 tag (kubeloop)"
+	if [ "$1" = pm ]; then
+		{ lpm pod create --network none --name pbkloop-warm && lpm pod rm pbkloop-warm; } >>"$LOG" 2>&1 ||
+			die "podman pod create (kubeloop: its infra image)"
+		need_pm_network
+	fi
+	local l
+	for l in $PB_NET $PM_BRIDGE; do
+		if ip link show "$l" >/dev/null 2>&1; then ip link del "$l" >>"$LOG" 2>&1 || die "deleting bridge $l"; fi
+	done
+}
+
 # --- clean-up ------------------------------------------------------------------
 
 cleanup() {
@@ -625,7 +714,7 @@ cleanup() {
 	if [ -d "$W/runc" ]; then
 		for d in $(runc --root "$W/runc" list -q 2>/dev/null); do runc --root "$W/runc" delete -f "$d"; done
 	fi
-	for d in "$W/pb" "$W/pull-pb"; do
+	for d in "$W/pb" "$W/pull-pb" "$W/loop-pb"; do
 		[ -d "$d" ] && pbat "$d" system reset --force >/dev/null 2>&1
 	done
 	if ((HAVE_PODMAN)); then
@@ -633,7 +722,11 @@ cleanup() {
 		pm rm -fa -t 0 >/dev/null 2>&1
 		pm network rm -f "$PM_NET" >/dev/null 2>&1
 		pm system reset -f >/dev/null 2>&1
-		[ -d "$W/pull-pm" ] && pmat "$W/pull-pm" system reset -f >/dev/null 2>&1
+		for d in "$W/pull-pm" "$W/loop-pm"; do
+			[ -d "$d" ] || continue
+			pmat "$d" pod rm -fa -t 0 >/dev/null 2>&1
+			pmat "$d" system reset -f >/dev/null 2>&1
+		done
 	fi
 	stop_registry
 	# What the engines leave on the host by design (bridges, CNI's default

@@ -286,10 +286,11 @@ func attachmentFromResult(res types.Result, opts *AttachOptions) (*Attachment, e
 // Detach runs CNI DEL for an attachment. It is idempotent and works from
 // the saved attachment even when the namespace is already gone. The last
 // container to leave a network takes the network's iptables rules with it
-// (see releaseRules); while others remain, Detach runs no iptables. Without
-// published ports it runs bridge DEL alone: the iptables sweeps run only
-// for what can have left rules (portmap, an older podbay's ipMasq and
-// firewall plugin, or an unknown config after a killed ADD).
+// (see releaseRules), while its DEL runs; while others remain, Detach runs
+// no iptables. Without published ports it runs bridge DEL alone: the
+// iptables sweeps run only for what can have left rules (portmap, an older
+// podbay's ipMasq and firewall plugin, or an unknown config after a killed
+// ADD).
 func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if opts.ContainerID == "" {
 		return errors.New("detach: container ID is required")
@@ -348,23 +349,36 @@ func (m *Manager) Detach(ctx context.Context, opts AttachOptions) error {
 	if s.addresses {
 		ips = m.leasedIPs(opts.Network, opts.ContainerID)
 	}
+	// The container leaves the network: its record goes, then its claim
+	// (and the network's rules with the last claim) while DEL runs. The
+	// rules and the DEL are independent: bridge DEL runs no iptables, and
+	// portmap's rules, or an older podbay's, have chains of their own. The
+	// last container's rules take an iptables-save and an iptables-restore,
+	// as long as the DEL. The record goes first because a record without a
+	// claim keeps the rules (see otherRulesUsers): two last containers
+	// detaching at once would each see the other's. A Detach killed after
+	// that finds the config in libcni's cache, as after a killed ADD; a
+	// failed DEL writes the record back for the retry.
+	if a != nil {
+		if err := os.Remove(m.attachmentPath(opts.Network, opts.ContainerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("detaching %.12s: %w", opts.ContainerID, err)
+		}
+	}
+	// always: a container attached before claims existed has none, and
+	// may be the last one.
+	released := make(chan error, 1)
+	go func() { released <- m.releaseRules(ctx, opts.Network, opts.ContainerID, true) }()
 	var errs []error
 	// Without a record (a play killed inside ADD), a plugin that is not
 	// installed, or whose IPAM plugin is not, did nothing to undo.
 	if err := m.delList(ctx, list, opts.runtimeConf(netns), a == nil); err != nil {
 		errs = append(errs, fmt.Errorf("CNI DEL: %w", err))
 	}
-	errs = append(errs, m.ipt.sweep(ctx, s, opts.Network, opts.ContainerID, ips))
+	errs = append(errs, m.ipt.sweep(ctx, s, opts.Network, opts.ContainerID, ips), <-released)
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
-	}
-	if err := os.Remove(m.attachmentPath(opts.Network, opts.ContainerID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("detaching %.12s: %w", opts.ContainerID, err)
-	}
-	// The container is gone from the network: drop its claim, and the
-	// network's rules with the last one. always: a container attached
-	// before claims existed has none, and may be the last one.
-	if err := m.releaseRules(ctx, opts.Network, opts.ContainerID, true); err != nil {
+		if a != nil {
+			err = errors.Join(err, m.writeAttachment(a))
+		}
 		return fmt.Errorf("detaching %.12s from network %q: %w", opts.ContainerID, opts.Network, err)
 	}
 	return nil

@@ -210,3 +210,40 @@ func (t ipTables) sweepPluginChains(ctx context.Context, network, containerID st
 	}
 	return errors.Join(errs...)
 }
+
+// savedTables reads every table in one iptables-save run and returns each
+// table's lines as `iptables -t TABLE -S` prints them: "-N CHAIN" for a
+// chain that is not built in, "-A CHAIN ARGS" for a rule (iptables-save
+// writes rules as -S does). A table iptables-save does not list has no
+// entry. One run where -S takes one per table: the first Attach and the
+// last Detach of a network read the nat and filter tables.
+func (t ipTables) savedTables(ctx context.Context) (map[string][]string, error) {
+	out, err := t.run(ctx, nil, "iptables-save")
+	if err != nil {
+		return nil, err
+	}
+	return parseSave(string(out)), nil
+}
+
+// parseSave turns iptables-save output into savedTables' lines: "*TABLE"
+// opens a table; ":CHAIN POLICY [COUNTERS]" declares a chain, whose policy
+// is "-" unless it is built in; comments and COMMIT are left out.
+func parseSave(out string) map[string][]string {
+	tables := map[string][]string{}
+	table := ""
+	for _, line := range strings.Split(out, "\n") {
+		switch {
+		case strings.HasPrefix(line, "*"):
+			table = line[1:]
+			tables[table] = []string{}
+		case table == "":
+		case strings.HasPrefix(line, ":"):
+			if f := strings.Fields(line[1:]); len(f) >= 2 && f[1] == "-" {
+				tables[table] = append(tables[table], "-N "+f[0])
+			}
+		case strings.HasPrefix(line, "-A "):
+			tables[table] = append(tables[table], line)
+		}
+	}
+	return tables
+}

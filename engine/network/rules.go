@@ -288,11 +288,15 @@ func linkExists(name string) bool {
 
 // installRules creates the chains the rules need and their jumps, and
 // appends the rules that are missing: running it twice changes nothing.
-// It reads each table once (iptables -S) and makes every change in one
-// iptables-restore --noflush: three runs, where a -C and an -A per rule
+// It reads the tables once (iptables-save) and makes every change in one
+// iptables-restore --noflush: two runs, where a -C and an -A per rule
 // took a dozen.
 func (t ipTables) installRules(ctx context.Context, rules []ipRule) error {
 	if _, err := t.cmds.LookPath("iptables"); err != nil {
+		return err
+	}
+	saved, err := t.savedTables(ctx)
+	if err != nil {
 		return err
 	}
 	var script bytes.Buffer
@@ -306,11 +310,7 @@ func (t ipTables) installRules(ctx context.Context, rules []ipRule) error {
 		if len(ours) == 0 {
 			continue
 		}
-		out, err := t.iptables(ctx, "-t", table, "-S")
-		if err != nil {
-			return err
-		}
-		lines := strings.Split(string(out), "\n")
+		lines := saved[table]
 		var cmds []string
 		for _, c := range podbayChains {
 			used := false
@@ -426,18 +426,18 @@ func removeClaims(dir string) error {
 
 // uninstallRules deletes the rules of the PODBAY chains whose comment is
 // comment; a chain left empty is deleted with the rules that jump to it.
-// One iptables -S per table, then one iptables-restore.
+// One iptables-save, then one iptables-restore.
 func (t ipTables) uninstallRules(ctx context.Context, comment string) error {
 	if !t.present() {
 		return nil // no iptables, no rules
 	}
+	saved, err := t.savedTables(ctx)
+	if err != nil {
+		return err
+	}
 	var script bytes.Buffer
 	for _, c := range podbayChains {
-		out, err := t.iptables(ctx, "-t", c.table, "-S")
-		if err != nil {
-			return err
-		}
-		lines := strings.Split(string(out), "\n")
+		lines := saved[c.table]
 		if !containsLine(lines, "-N "+c.chain) {
 			continue
 		}

@@ -4,12 +4,17 @@ package network
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/vishvananda/netlink"
 )
 
@@ -253,5 +258,176 @@ func TestFailedAttachDropsClaim(t *testing.T) {
 	if err := f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name}); err != nil {
 		t.Fatal(err)
 	}
+	assertNoRules(t, f, n.Name)
+}
+
+// gateExec runs before a plugin's DEL, for the container named by id, the
+// function gate holds (if any): it may wait, or fail the DEL.
+type gateExec struct {
+	invoke.Exec
+	mu   sync.Mutex
+	id   string
+	gate func() error
+}
+
+func (e *gateExec) ExecPlugin(ctx context.Context, path string, stdin []byte, env []string) ([]byte, error) {
+	e.mu.Lock()
+	id, gate := e.id, e.gate
+	e.mu.Unlock()
+	if gate != nil && hasEnv(env, "CNI_COMMAND=DEL") && hasEnv(env, "CNI_CONTAINERID="+id) {
+		if err := gate(); err != nil {
+			return nil, err
+		}
+	}
+	return e.Exec.ExecPlugin(ctx, path, stdin, env)
+}
+
+func (e *gateExec) set(id string, gate func() error) {
+	e.mu.Lock()
+	e.id, e.gate = id, gate
+	e.mu.Unlock()
+}
+
+func hasEnv(env []string, kv string) bool {
+	for _, e := range env {
+		if e == kv {
+			return true
+		}
+	}
+	return false
+}
+
+// gatedFixture is a fixture whose plugin runs go through a gateExec.
+func gatedFixture(t *testing.T) (*fixture, *gateExec) {
+	t.Helper()
+	f := newFixture(t, Options{})
+	ge := &gateExec{Exec: f.m.exec}
+	f.m.exec = ge
+	f.m.cni = libcni.NewCNIConfigWithCacheDir(f.m.opts.PluginDirs, filepath.Join(f.m.dir, "cache"), ge)
+	return f, ge
+}
+
+// waitFor polls cond until it holds, for up to 10 s.
+func waitFor(what string, cond func() bool) error {
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waited 10 s for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return nil
+}
+
+// TestLastDetachRemovesRulesDuringTheDEL: the last container's Detach
+// removes the network's rules while its bridge DEL runs (a DEL that waits
+// for the rules to go would time out, and fail the Detach, if they went
+// after it), and leaves nothing.
+func TestLastDetachRemovesRulesDuringTheDEL(t *testing.T) {
+	ctx := context.Background()
+	f, ge := gatedFixture(t)
+	n := f.createNet(t, CreateOptions{Name: "it-during", Subnet: "10.201.57.0/24", Bridge: "pbit57"})
+	id := newID(t)
+	a, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: f.netns(t, id), Network: n.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertRulesOnce(t, n)
+	ge.set(id, func() error {
+		return waitFor("the rules to go during the DEL", func() bool {
+			_, err := os.Stat(markerPath(f, n.Name))
+			return errors.Is(err, os.ErrNotExist)
+		})
+	})
+	if err := f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name}); err != nil {
+		t.Fatal(err)
+	}
+	assertNoRules(t, f, n.Name)
+	if err := RemoveNetNS(a.NetNS); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, f, n.Name, id, a.NetNS, a.IP)
+}
+
+// TestLastTwoDetachesAtOnce: the last two containers of a network detach at
+// once, the first one's DEL held until the second Detach is done: the
+// second sees neither the first one's claim nor its record, and so takes
+// the rules; nothing is left once both are done.
+func TestLastTwoDetachesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	f, ge := gatedFixture(t)
+	n := f.createNet(t, CreateOptions{Name: "it-twolast", Subnet: "10.201.58.0/24", Bridge: "pbit58"})
+	var atts []*Attachment
+	for i := 0; i < 2; i++ {
+		id := newID(t)
+		a, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: f.netns(t, id), Network: n.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		atts = append(atts, a)
+	}
+	first, second := atts[0].ContainerID, atts[1].ContainerID
+	secondDone := make(chan struct{})
+	ge.set(first, func() error {
+		select {
+		case <-secondDone:
+			return nil
+		case <-time.After(10 * time.Second):
+			return errors.New("the second Detach did not end in 10 s")
+		}
+	})
+	firstErr := make(chan error, 1)
+	go func() { firstErr <- f.m.Detach(ctx, AttachOptions{ContainerID: first, Network: n.Name}) }()
+	claimGone := waitFor("the first claim to go", func() bool {
+		c := claims(t, f, n.Name)
+		return len(c) == 1 && c[0] == second
+	})
+	if claimGone != nil {
+		close(secondDone)
+		t.Fatal(claimGone, <-firstErr)
+	}
+	err := f.m.Detach(ctx, AttachOptions{ContainerID: second, Network: n.Name})
+	close(secondDone)
+	if err := errors.Join(err, <-firstErr); err != nil {
+		t.Fatal(err)
+	}
+	assertNoRules(t, f, n.Name)
+	for _, a := range atts {
+		if err := RemoveNetNS(a.NetNS); err != nil {
+			t.Fatal(err)
+		}
+		assertGone(t, f, n.Name, a.ContainerID, a.NetNS, a.IP)
+	}
+}
+
+// TestFailedDetachKeepsRecord: a Detach whose DEL fails reports it and
+// keeps the attachment record (the rules, released during the DEL, go with
+// the last container all the same); the next Detach runs DEL from the
+// record and leaves nothing.
+func TestFailedDetachKeepsRecord(t *testing.T) {
+	ctx := context.Background()
+	f, ge := gatedFixture(t)
+	n := f.createNet(t, CreateOptions{Name: "it-faildel", Subnet: "10.201.59.0/24", Bridge: "pbit59"})
+	id := newID(t)
+	a, err := f.m.Attach(ctx, AttachOptions{ContainerID: id, NetNS: f.netns(t, id), Network: n.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ge.set(id, func() error { return errors.New("bridge DEL exploded") })
+	err = f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name})
+	if err == nil || !strings.Contains(err.Error(), "bridge DEL exploded") {
+		t.Fatalf("Detach = %v, want the DEL's failure", err)
+	}
+	if _, err := f.m.readAttachment(n.Name, id); err != nil {
+		t.Fatalf("the record is gone after a failed DEL: %v", err)
+	}
+	assertNoRules(t, f, n.Name)
+	ge.set("", nil)
+	if err := f.m.Detach(ctx, AttachOptions{ContainerID: id, Network: n.Name}); err != nil {
+		t.Fatal(err)
+	}
+	if err := RemoveNetNS(a.NetNS); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, f, n.Name, id, a.NetNS, a.IP)
 	assertNoRules(t, f, n.Name)
 }
