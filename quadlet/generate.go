@@ -58,6 +58,15 @@ var kinds = map[string]struct {
 	".kube":    {"", translateKube},
 	".network": {"-network", translateNetwork},
 	".volume":  {"-volume", translateVolume},
+	// Read, so that they are not passed over in silence, but refused.
+	".container": {"", unsupported},
+	".pod":       {"-pod", unsupported},
+}
+
+// unsupported refuses a kind of Quadlet file podbay does not run yet.
+func unsupported(t *translation) {
+	t.errorf(0, "%s files are not supported by podbay-quadlet (it translates .kube, .network and .volume): describe the pod in a .kube file's YAML",
+		filepath.Ext(t.src.Path))
 }
 
 // Supported reports whether a file name has an extension Generate reads.
