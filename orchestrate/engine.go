@@ -68,6 +68,8 @@ type Engine struct {
 	Jobs     Jobs
 	// Inventory is read by exports.
 	Inventory Inventory
+	// States is read by a play run as a service (Serve).
+	States PodStates
 	Log       *slog.Logger
 }
 

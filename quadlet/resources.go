@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-var networkKeys = []string{"NetworkName", "Subnet", "Gateway", "Internal", "Label", "Driver", "IPv6",
+var networkKeys = []string{"NetworkName", "Subnet", "Gateway", "Internal", "Driver", "IPv6",
 	"InterfaceName", "NetworkDeleteOnStop", "PodmanArgs", "GlobalArgs"}
 
 // translateNetwork makes the oneshot service of a .network file: podbay
@@ -47,7 +47,7 @@ func translateNetwork(t *translation) {
 	if e, ok := t.src.Lookup("Network", "InterfaceName"); ok && e.Value != "" {
 		create = append(create, "--interface-name="+e.Value)
 	}
-	create = append(append(append(create, t.labels("Network")...), t.args("Network", "PodmanArgs")...), r.name)
+	create = append(append(create, t.args("Network", "PodmanArgs")...), r.name)
 	t.oneshot(create)
 	if t.boolean("Network", "NetworkDeleteOnStop", false) {
 		rm := append(t.command("Network"), "network", "rm", r.name)

@@ -38,6 +38,9 @@ type kubePlayFlags struct {
 	force       bool
 	openshift   bool
 	uidRange    string
+	annotations []string
+	userns      string
+	service     serviceFlags
 }
 
 func newKubePlayCommand(g *globals, alias bool) *cobra.Command {
@@ -78,6 +81,9 @@ Everything one play creates is removed again when any part of it fails.`,
 	fl.BoolVar(&f.force, "force", false, "with --down: remove the claims' volumes too")
 	fl.BoolVar(&f.openshift, "openshift", false, "run the pods as OpenShift's restricted-v2 SCC would: refuse what it rejects, apply what it changes")
 	fl.StringVar(&f.uidRange, "uid-range", validate.DefaultUIDRange, "with --openshift: the namespace's UID range, FIRST/SIZE")
+	fl.StringArrayVar(&f.annotations, "annotation", nil, "add an annotation KEY=VALUE to every pod")
+	fl.StringVar(&f.userns, "userns", "", "user namespace of the pods: host (the only mode podbay has)")
+	f.service.add(cmd)
 	return cmd
 }
 
@@ -151,6 +157,9 @@ func translate(cmd *cobra.Command, args []string, f *kubePlayFlags, stored func(
 
 func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags) error {
 	ctx := cmd.Context()
+	if err := f.check(); err != nil {
+		return err
+	}
 	var e *orchestrate.Engine
 	if !f.dryRun {
 		var err error
@@ -162,8 +171,15 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if err != nil {
 		return err
 	}
+	if err := annotate(p, f); err != nil {
+		return err
+	}
 	if f.dryRun {
 		return printDryRun(cmd.OutOrStdout(), p, f.output)
+	}
+	notify, err := f.service.notifier()
+	if err != nil {
+		return err
 	}
 	opts := orchestrate.PlayOptions{Replace: f.replace, Pod: pod.PlayOptions{Pull: f.pf.options(cmd), Network: f.network, Start: f.start}}
 	if f.quiet {
@@ -176,7 +192,10 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if !f.quiet {
 		printPlayed(cmd.OutOrStdout(), res)
 	}
-	if f.wait {
+	switch {
+	case f.service.enabled:
+		return serve(cmd, e, p, f.service, notify)
+	case f.wait:
 		return waitAndDown(cmd, e, p)
 	}
 	return nil

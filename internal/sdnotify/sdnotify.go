@@ -46,12 +46,17 @@ func New(socket string) (*Notifier, error) {
 	return &Notifier{addr: &net.UnixAddr{Name: socket, Net: "unixgram"}}, nil
 }
 
-// FromEnv returns the Notifier of $NOTIFY_SOCKET, nil when it is unset.
+// FromEnv returns the Notifier of $NOTIFY_SOCKET, nil when it is unset,
+// and removes the variable from the environment (as sd_notify with
+// unset_environment): the service's children must not see it. runc, for
+// one, would take it for the container's and wait for the container to
+// notify.
 func FromEnv() (*Notifier, error) {
 	s := os.Getenv(EnvSocket)
 	if s == "" {
 		return nil, nil
 	}
+	os.Unsetenv(EnvSocket)
 	return New(s)
 }
 

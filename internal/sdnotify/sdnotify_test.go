@@ -63,6 +63,9 @@ func TestSendReachesAPathSocketWithTheSendersCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if v, set := os.LookupEnv(EnvSocket); set {
+		t.Errorf("FromEnv left $%s=%s for the children", EnvSocket, v)
+	}
 	if err := n.Send(Ready, Status("2 pods ready\nall good")); err != nil {
 		t.Fatal(err)
 	}
