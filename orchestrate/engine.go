@@ -70,7 +70,7 @@ type Engine struct {
 	Inventory Inventory
 	// States is read by a play run as a service (Serve).
 	States PodStates
-	Log       *slog.Logger
+	Log    *slog.Logger
 }
 
 func (e *Engine) log() *slog.Logger {
