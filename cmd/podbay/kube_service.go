@@ -9,15 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/podbay/podbay/autoupdate"
 	"github.com/podbay/podbay/internal/sdnotify"
 	"github.com/podbay/podbay/kube/play"
 	"github.com/podbay/podbay/orchestrate"
 )
 
-// UnitAnnotation records, on every pod a service plays, the systemd unit
-// that plays it (from $PODBAY_SYSTEMD_UNIT, which the generated units
-// set): auto-update restarts that unit.
-const UnitAnnotation = "podbay.io/systemd-unit"
 
 // serviceFlags are kube play's hidden flags for a systemd service's main
 // process, as Quadlet's units pass them to podman.
@@ -77,7 +74,7 @@ func annotate(p *play.Play, f *kubePlayFlags) error {
 		add[k] = v
 	}
 	if unit := os.Getenv("PODBAY_SYSTEMD_UNIT"); f.service.enabled && unit != "" {
-		add[UnitAnnotation] = unit
+		add[autoupdate.UnitAnnotation] = unit // auto-update restarts it
 	}
 	if len(add) == 0 {
 		return nil
