@@ -15,7 +15,6 @@ import (
 	"github.com/podbay/podbay/orchestrate"
 )
 
-
 // serviceFlags are kube play's hidden flags for a systemd service's main
 // process, as Quadlet's units pass them to podman.
 type serviceFlags struct {
