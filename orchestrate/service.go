@@ -56,8 +56,11 @@ type ServiceOptions struct {
 
 // Serve is the life of a played service's main process (kube play
 // --service-container): it says READY=1 once every pod runs with all its
-// containers ready (or has finished), then waits for the pods' containers
-// to exit for good and returns the exit code ExitCodePropagation asks for.
+// containers ready (or has run to completion), then waits for the pods'
+// containers to exit for good and returns the exit code
+// ExitCodePropagation asks for. A pod that fails before it is ready fails
+// the start (an error, and no READY=1: systemctl start fails, as does the
+// restart of an auto-update, which then rolls back).
 // When ctx ends first (systemctl stop: SIGTERM) it says STOPPING=1, takes
 // the play down and returns 0.
 func (e *Engine) Serve(ctx context.Context, p *play.Play, o ServiceOptions) (int, error) {
@@ -121,7 +124,7 @@ func (s *serving) notify(states ...string) {
 
 // await polls the pods until check says they are done (codes of the
 // containers, nil while they run) or ctx ends.
-func (s *serving) await(ctx context.Context, every time.Duration, check func(map[string]PodState) (done bool, codes []int)) ([]int, error) {
+func (s *serving) await(ctx context.Context, every time.Duration, check func(map[string]PodState) (done bool, codes []int, err error)) ([]int, error) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -129,8 +132,8 @@ func (s *serving) await(ctx context.Context, every time.Duration, check func(map
 		if err != nil {
 			return nil, err
 		}
-		if done, codes := check(states); done {
-			return codes, nil
+		if done, codes, err := check(states); done || err != nil {
+			return codes, err
 		}
 		select {
 		case <-ctx.Done():
@@ -157,39 +160,46 @@ func (s *serving) states(ctx context.Context) (map[string]PodState, error) {
 	return out, nil
 }
 
-// started: every pod is ready or finished. It reports done with nil codes
-// when ready, and with the codes when every pod has finished already.
-func (s *serving) started(states map[string]PodState) (bool, []int) {
+// started: every pod is ready, or has run to completion. It reports done
+// with nil codes when ready, and with the codes when every pod has
+// finished already. A pod whose containers exited for good, one of them
+// failed, before it was ever ready is a failed start.
+func (s *serving) started(states map[string]PodState) (bool, []int, error) {
 	var waiting []string
 	allFinished := true
 	for _, pd := range s.p.Pods {
 		st := states[pd.Name]
 		allFinished = allFinished && st.Finished
+		if st.Finished && propagate(PropagateAny, st.ExitCodes) != 0 {
+			err := fmt.Errorf("pod %s exited before it was ready: exit codes %v", pd.Name, st.ExitCodes)
+			s.setStatus(err.Error())
+			return false, nil, err
+		}
 		if !st.Finished && !(st.Running && st.Ready == st.Total && st.Total > 0) {
 			waiting = append(waiting, fmt.Sprintf("%s (%d/%d ready)", pd.Name, st.Ready, st.Total))
 		}
 	}
 	if len(waiting) > 0 {
 		s.setStatus("waiting for " + strings.Join(waiting, ", "))
-		return false, nil
+		return false, nil, nil
 	}
 	s.setStatus(fmt.Sprintf("%d pod(s) ready", len(s.p.Pods)))
 	if allFinished {
-		return true, s.codes(states)
+		return true, s.codes(states), nil
 	}
-	return true, nil
+	return true, nil, nil
 }
 
 // finished: every pod's containers have exited for good.
-func (s *serving) finished(states map[string]PodState) (bool, []int) {
+func (s *serving) finished(states map[string]PodState) (bool, []int, error) {
 	for _, pd := range s.p.Pods {
 		if !states[pd.Name].Finished {
-			return false, nil
+			return false, nil, nil
 		}
 	}
 	codes := s.codes(states)
 	s.setStatus(fmt.Sprintf("the pods' containers exited: %v", codes))
-	return true, codes
+	return true, codes, nil
 }
 
 func (s *serving) codes(states map[string]PodState) []int {

@@ -201,12 +201,28 @@ func TestServePodsGoneFromOutside(t *testing.T) {
 // TestServeFinishedBeforeReady: pods that ran to completion before ever
 // being seen ready (run-once pods) end the service at once, READY=1 first.
 func TestServeFinishedBeforeReady(t *testing.T) {
-	_, st, n, done := serve(t, context.Background(), servicePlay("once"), ServiceOptions{ExitCodePropagation: PropagateAll})
-	st.set("once", PodState{Finished: true, ExitCodes: []int{2, 4}})
-	if code, err := result(t, done); err != nil || code != 2 {
-		t.Errorf("Serve: %d, %v; want 2 (all failed)", code, err)
+	_, st, n, done := serve(t, context.Background(), servicePlay("once", "twice"), ServiceOptions{ExitCodePropagation: PropagateAll})
+	st.set("once", PodState{Finished: true, ExitCodes: []int{0}})
+	st.set("twice", PodState{Finished: true, ExitCodes: []int{0, 0}})
+	if code, err := result(t, done); err != nil || code != 0 {
+		t.Errorf("Serve: %d, %v; want 0", code, err)
 	}
 	n.await(t, "READY=1")
+}
+
+// TestServeFailedBeforeReady: a pod whose containers failed for good
+// before it was ready fails the start: an error, and no READY=1.
+func TestServeFailedBeforeReady(t *testing.T) {
+	_, st, n, done := serve(t, context.Background(), servicePlay("web", "broken"), ServiceOptions{})
+	st.set("web", runningReady)
+	st.set("broken", PodState{Finished: true, ExitCodes: []int{0, 3}})
+	if _, err := result(t, done); err == nil || !strings.Contains(err.Error(), "pod broken exited before it was ready: exit codes [0 3]") {
+		t.Errorf("Serve: %v", err)
+	}
+	sent := n.await(t, "STATUS=pod broken exited")
+	if slices.ContainsFunc(sent, func(s string) bool { return strings.Contains(s, "READY=1") }) {
+		t.Errorf("READY=1 sent for a failed start: %q", sent)
+	}
 }
 
 type failingStates struct{}
