@@ -49,6 +49,31 @@ type SystemdOptions struct {
 	Env []string
 }
 
+// innerScript prepares systemd's mounts: a private /run; the pty as its
+// console; and a /sys/fs/cgroup of its own, a new tmpfs holding the host's
+// hierarchies, made read-only. systemd remounts /sys/fs/cgroup read-only
+// (a remount changes the file system, which the host's is otherwise) and
+// mounts every cgroup controller it finds unmounted (new hierarchies, for
+// the whole machine): on this read-only tmpfs it cannot.
+const innerScript = `set -e
+mount -t tmpfs -o mode=755 tmpfs /run
+mount --bind "$CONSOLE" /dev/console
+mkdir /run/.cgroup
+for d in /sys/fs/cgroup/*; do
+	[ -d "$d" ] && [ ! -L "$d" ] || continue
+	mkdir "/run/.cgroup/${d##*/}"
+	mount --bind "$d" "/run/.cgroup/${d##*/}"
+done
+mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+for d in /run/.cgroup/*; do
+	mkdir "/sys/fs/cgroup/${d##*/}"
+	mount --move "$d" "/sys/fs/cgroup/${d##*/}"
+	rmdir "$d"
+done
+rmdir /run/.cgroup
+mount -o remount,ro /sys/fs/cgroup
+exec env -i "$@"`
+
 // minimalTargets are the targets ordinary services depend on, empty: the
 // host's would pull in the whole boot.
 var minimalTargets = []string{"default.target", "sysinit.target", "basic.target", "shutdown.target",
@@ -74,7 +99,8 @@ var powerOff = map[string]string{
 
 // BootSystemd boots a systemd for the test and returns once systemctl
 // answers; the test's cleanup powers it off (its units are stopped) and
-// removes its cgroups. The log is printed when the test failed.
+// removes its cgroups. The log is printed when the test failed (or
+// $PODBAY_TEST_SYSTEMD_LOG is set).
 func BootSystemd(t testing.TB, o SystemdOptions) *Systemd {
 	t.Helper()
 	for _, p := range []string{SystemdBinary, "/usr/bin/unshare", "/usr/bin/nsenter", "/bin/systemctl"} {
@@ -118,14 +144,13 @@ func BootSystemd(t testing.TB, o SystemdOptions) *Systemd {
 		"SYSTEMD_UNIT_PATH=" + unitPath, "SYSTEMD_GENERATOR_PATH=" + o.GeneratorDir,
 		"SYSTEMD_ENVIRONMENT_GENERATOR_PATH=" + envDir}, o.Env...)
 	// The outer shell joins the cgroups, then becomes unshare, whose child
-	// (PID 1 of the new namespaces) mounts a private /run and the pty as
-	// the console, and becomes systemd.
-	inner := `mount -t tmpfs -o mode=755 tmpfs /run && mount --bind "$CONSOLE" /dev/console && exec env -i "$@"`
-	outer := `for f in $PROCS; do echo $$ > "$f" || exit 1; done; exec unshare --pid --fork --mount --mount-proc --uts --propagation private -- /bin/sh -c "$INNER" sh "$@"`
+	// (PID 1 of the new namespaces) prepares the mounts and becomes systemd.
+	outer := `for f in $PROCS; do echo $$ > "$f" || exit 1; done; exec unshare --pid --fork --kill-child=SIGKILL --mount --mount-proc --uts --propagation private -- /bin/sh -c "$INNER" sh "$@"`
 	args := append(append([]string{"-c", outer, "sh"}, env...), SystemdBinary, "--log-target=console", "--log-level=info",
 		"--default-standard-output=tty", "--default-standard-error=tty", "--show-status=false")
 	s.cmd = exec.Command("/bin/sh", args...)
-	s.cmd.Env = append(os.Environ(), "PROCS="+strings.Join(procs, " "), "INNER="+inner, "CONSOLE="+slave.Name())
+	s.cmd.Env = append(os.Environ(), "PROCS="+strings.Join(procs, " "), "INNER="+innerScript, "CONSOLE="+slave.Name())
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // a killed test takes systemd along
 	s.cmd.Stdin, s.cmd.Stdout, s.cmd.Stderr = nil, slave, slave
 	if err := s.cmd.Start(); err != nil {
 		s.removeCgroups()
@@ -322,7 +347,7 @@ func (s *Systemd) shutdown() {
 	if left := s.removeCgroups(); len(left) > 0 {
 		s.t.Errorf("cgroups left by systemd's units: %v", left)
 	}
-	if s.t.Failed() {
+	if s.t.Failed() || os.Getenv("PODBAY_TEST_SYSTEMD_LOG") != "" {
 		s.t.Logf("systemd's console:\n%s", s.Log())
 	}
 }
