@@ -10,6 +10,19 @@ import (
 // through, and [Quadlet], the generator's own settings.
 var passedSections = []string{"Unit", "Service", "Install"}
 
+// begin checks a file's sections and keys, and its [Service] (typ, and
+// the KillMode= values allowed), copies what passes through and adds the
+// defaults of [Unit] (the network dependencies only when network and the
+// [Quadlet] section allows them).
+func (t *translation) begin(own string, keys []string, typ string, network bool, killModes ...string) {
+	t.checkSections(own)
+	t.checkKeys(own, keys, "ContainersConfModule")
+	t.checkService(typ, killModes...)
+	deps := t.checkQuadlet()
+	t.passThrough(own)
+	t.unitDefaults(network && deps)
+}
+
 // checkSections refuses sections systemd would not understand in the
 // service (X- sections are extensions systemd ignores).
 func (t *translation) checkSections(own string) {

@@ -19,12 +19,7 @@ const AutoUpdateAnnotation = "io.containers.autoupdate"
 // pods and tells systemd when they are ready (Type=notify), and kube down
 // after it, whatever ended it.
 func translateKube(t *translation) {
-	t.checkSections("Kube")
-	t.checkKeys("Kube", kubeKeys, "ContainersConfModule")
-	t.checkService("notify", "mixed", "control-group")
-	deps := t.checkQuadlet()
-	t.passThrough("Kube")
-	t.unitDefaults(deps)
+	t.begin("Kube", kubeKeys, "notify", true, "mixed", "control-group")
 
 	var yamls []string
 	for _, e := range t.values("Kube", "Yaml") {

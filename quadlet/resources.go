@@ -12,12 +12,7 @@ var networkKeys = []string{"NetworkName", "Subnet", "Gateway", "Internal", "Driv
 // translateNetwork makes the oneshot service of a .network file: podbay
 // network create --ignore, so that it succeeds when the network exists.
 func translateNetwork(t *translation) {
-	t.checkSections("Network")
-	t.checkKeys("Network", networkKeys, "ContainersConfModule")
-	t.checkService("oneshot")
-	t.checkQuadlet()
-	t.passThrough("Network")
-	t.unitDefaults(false)
+	t.begin("Network", networkKeys, "oneshot", false)
 	r := t.refs[filepath.Base(t.src.Path)]
 	create := append(t.command("Network"), "network", "create", "--ignore")
 	subnets := t.values("Network", "Subnet")
@@ -60,12 +55,7 @@ var volumeKeys = []string{"VolumeName", "Label", "Driver", "PodmanArgs", "Global
 // translateVolume makes the oneshot service of a .volume file: podbay
 // volume create --ignore.
 func translateVolume(t *translation) {
-	t.checkSections("Volume")
-	t.checkKeys("Volume", volumeKeys, "ContainersConfModule")
-	t.checkService("oneshot")
-	t.checkQuadlet()
-	t.passThrough("Volume")
-	t.unitDefaults(false)
+	t.begin("Volume", volumeKeys, "oneshot", false)
 	t.oneOf("Volume", "Driver", "local")
 	r := t.refs[filepath.Base(t.src.Path)]
 	create := append(t.command("Volume"), "volume", "create", "--ignore")

@@ -5,8 +5,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/podbay/podbay/internal/testenv"
@@ -28,18 +26,9 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		binDir = dir
-		for out, pkg := range map[string][]string{
-			"podbay":         {"-tags", "lean", "github.com/podbay/podbay/cmd/podbay"},
-			"podbay-kube":    {"github.com/podbay/podbay/cmd/podbay"},
-			"podbay-monitor": {"github.com/podbay/podbay/cmd/podbay-monitor"},
-			"podbay-quadlet": {"github.com/podbay/podbay/cmd/podbay-quadlet"},
-		} {
-			cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, out)}, pkg...)...)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if output, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "FAIL: building %s: %v\n%s", out, err, output)
-				return 1
-			}
+		if err := testenv.BuildBinaries(dir, "podbay", "podbay-kube", "podbay-monitor", "podbay-quadlet"); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			return 1
 		}
 		return m.Run()
 	}, "runc", "iptables", "docker-registry", "systemd-analyze", "systemctl", "nsenter", "unshare", testenv.SystemdBinary))
