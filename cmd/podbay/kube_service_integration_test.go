@@ -173,3 +173,49 @@ func TestKubePlayServiceContainerStops(t *testing.T) {
 		t.Errorf("pods left after the stop: %+v", rows)
 	}
 }
+
+// TestRunAndPodForSystemd: what a .container or .pod unit runs. run
+// --replace and pod create --replace take the place of what has the name;
+// pod rm -i ignores a missing pod; run --sdnotify=conmon in the foreground
+// says READY=1 once the container runs, labels it with its unit, and on
+// SIGTERM stops it and (--rm) removes it.
+func TestRunAndPodForSystemd(t *testing.T) {
+	e := pulled(t)
+	first := strings.TrimSpace(e.ok("run", "-d", "--name", "web", e.busybox, "sleep", "1000"))
+	second := strings.TrimSpace(e.ok("run", "-d", "--name", "web", "--replace", e.busybox, "sleep", "1000"))
+	if rows := e.ps(); len(rows) != 1 || rows[0].Id != second || first == second {
+		t.Errorf("after run --replace: %+v (first %s, second %s)", rows, first, second)
+	}
+	e.ok("rm", "-f", "web")
+	e.ok("pod", "create", "--name", "p")
+	e.ok("pod", "create", "--name", "p", "--replace")
+	if rows := e.pods(); len(rows) != 1 {
+		t.Errorf("after pod create --replace: %+v", rows)
+	}
+	e.ok("pod", "rm", "-f", "p")
+	e.ok("pod", "rm", "-i", "nosuch")
+
+	n := newNotifySocket(t)
+	cmd := exec.Command(filepath.Join(binDir, "podbay"), "--root", e.root, "--runroot", e.runroot, "run", "--name", "svc",
+		"--replace", "--rm", "--sdnotify=conmon", e.busybox, "sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait")
+	cmd.Env = append(append(os.Environ(), e.extraEnv...), "NOTIFY_SOCKET="+n.path, "PODBAY_SYSTEMD_UNIT=svc.service")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr, n.out = &out, &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n.await(t, "READY=1", "")
+	if labels, _ := e.inspect("svc")["Labels"].(map[string]any); labels["PODBAY_SYSTEMD_UNIT"] != "svc.service" {
+		t.Errorf("labels %v: want the unit", labels)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitStatus(t, cmd, &out); code != 0 {
+		t.Errorf("exit status %d after SIGTERM\n%s", code, &out)
+	}
+	if rows := e.ps(); len(rows) != 0 {
+		t.Errorf("containers left after the stop: %+v", rows)
+	}
+	e.fails([]string{"--sdnotify", "conmon or ignore"}, "run", "--sdnotify=container", e.busybox, "true")
+}
