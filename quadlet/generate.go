@@ -58,15 +58,8 @@ var kinds = map[string]struct {
 	".kube":    {"", translateKube},
 	".network": {"-network", translateNetwork},
 	".volume":  {"-volume", translateVolume},
-	// Read, so that they are not passed over in silence, but refused.
-	".container": {"", unsupported},
-	".pod":       {"-pod", unsupported},
-}
-
-// unsupported refuses a kind of Quadlet file podbay does not run yet.
-func unsupported(t *translation) {
-	t.errorf(0, "%s files are not supported by podbay-quadlet (it translates .kube, .network and .volume): describe the pod in a .kube file's YAML",
-		filepath.Ext(t.src.Path))
+	".container": {"", translateContainer},
+	".pod":       {"-pod", translatePod},
 }
 
 // Supported reports whether a file name has an extension Generate reads.
@@ -93,10 +86,10 @@ func Generate(srcs []Source, o Options) Result {
 		files = append(files, u)
 	}
 	sort.SliceStable(files, func(i, j int) bool { return filepath.Base(files[i].Path) < filepath.Base(files[j].Path) })
-	refs := indexResources(files)
+	refs, members := indexResources(files), podMembers(files)
 	made := map[string]string{}
 	for _, f := range files {
-		t := &translation{src: f, opts: o, refs: refs, out: &UnitFile{Path: f.Path}}
+		t := &translation{src: f, opts: o, refs: refs, members: members, out: &UnitFile{Path: f.Path}}
 		kinds[filepath.Ext(f.Path)].translate(t)
 		res.Warnings = append(res.Warnings, t.warnings...)
 		name := serviceName(f.Path)
@@ -121,15 +114,32 @@ func serviceName(path string) string {
 	return strings.TrimSuffix(filepath.Base(path), ext) + kinds[ext].suffix + ".service"
 }
 
-// resource is a network or volume a .network or .volume file makes.
+// podMembers lists, for each .pod file, the services of the .container
+// files that name it (Pod=).
+func podMembers(files []*UnitFile) map[string][]string {
+	out := map[string][]string{}
+	for _, f := range files {
+		if e, ok := f.Lookup("Container", "Pod"); ok && hasExt(f.Path, ".container") {
+			out[e.Value] = append(out[e.Value], serviceName(f.Path))
+		}
+	}
+	return out
+}
+
+func hasExt(p, ext string) bool { return filepath.Ext(p) == ext }
+
+func baseName(p string) string { return filepath.Base(p) }
+
+// resource is a network, volume or pod a .network, .volume or .pod file
+// makes.
 type resource struct {
 	name    string // the podbay network or volume
 	service string // the unit that creates it
 }
 
-// indexResources names the networks and volumes of the .network and
-// .volume files (NetworkName=, VolumeName=, else systemd-<base>), so that
-// other units can refer to them by file name.
+// indexResources names the networks, volumes and pods of the .network,
+// .volume and .pod files (NetworkName=, VolumeName=, PodName=, else
+// systemd-<base>), so that other units can refer to them by file name.
 func indexResources(files []*UnitFile) map[string]resource {
 	out := map[string]resource{}
 	for _, f := range files {
@@ -139,6 +149,8 @@ func indexResources(files []*UnitFile) map[string]resource {
 			section, key = "Network", "NetworkName"
 		case ".volume":
 			section, key = "Volume", "VolumeName"
+		case ".pod":
+			section, key = "Pod", "PodName"
 		default:
 			continue
 		}
@@ -158,6 +170,7 @@ type translation struct {
 	src      *UnitFile
 	opts     Options
 	refs     map[string]resource
+	members  map[string][]string // .pod file -> its containers' services
 	out      *UnitFile
 	install  Install
 	warnings []error

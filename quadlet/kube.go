@@ -26,7 +26,7 @@ func translateKube(t *translation) {
 		yamls = append(yamls, t.path(e.Value))
 	}
 	if len(yamls) == 0 {
-		t.errorf(kubeLine(t), "no Yaml= in [Kube]: name the Kubernetes YAML to play")
+		t.errorf(sectionLine(t, "Kube"), "no Yaml= in [Kube]: name the Kubernetes YAML to play")
 	}
 	play := append(t.command("Kube"), "kube", "play", "--replace", "--service-container=true")
 	if ecp := t.oneOf("Kube", "ExitCodePropagation", "all", "any", "none"); ecp != "" {
@@ -70,9 +70,9 @@ func translateKube(t *translation) {
 	t.out.Add("Service", "ExecStopPost", commandLine(down))
 }
 
-// kubeLine is the line of the [Kube] section, for errors about it.
-func kubeLine(t *translation) int {
-	if ss := t.src.sections("Kube"); len(ss) > 0 {
+// sectionLine is the line of a section, for errors about it.
+func sectionLine(t *translation, section string) int {
+	if ss := t.src.sections(section); len(ss) > 0 {
 		return ss[0].Line
 	}
 	return 0

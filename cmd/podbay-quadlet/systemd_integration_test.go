@@ -60,21 +60,29 @@ func (e *sdEnv) write(name, content string) {
 	}
 }
 
-// kubeUnit is a .kube file for yaml, on this test's roots, network and
-// registry, with more lines for [Kube] and more sections after.
-func (e *sdEnv) kubeUnit(yaml string, kube []string, more string) string {
+// quadletFile is a Quadlet file of kind (its section: Kube, Container,
+// Pod, Network, Volume) on this test's roots, network and registry, with
+// keys in that section and more sections after [Service].
+func (e *sdEnv) quadletFile(kind string, keys []string, more string) string {
+	args := ""
+	if kind == "Kube" || kind == "Container" {
+		args = "PodmanArgs=--tls-verify=false\n"
+	}
 	return fmt.Sprintf(`[Unit]
 Description=%s (podbay systemd test)
 
-[Kube]
-Yaml=%s
+[%s]
 GlobalArgs=--root %s --runroot %s
-PodmanArgs=--tls-verify=false
-%s
+%s%s
 
 [Service]
 Environment=%s
-%s`, yaml, yaml, e.root, e.runroot, strings.Join(kube, "\n"), strings.Join(e.env, " "), more)
+%s`, kind, kind, e.root, e.runroot, args, strings.Join(keys, "\n"), strings.Join(e.env, " "), more)
+}
+
+// kubeUnit is a .kube file for yaml.
+func (e *sdEnv) kubeUnit(yaml string, kube []string, more string) string {
+	return e.quadletFile("Kube", append([]string{"Yaml=" + yaml}, kube...), more)
 }
 
 // boot starts systemd with podbay-quadlet as its only generator.
@@ -384,4 +392,53 @@ func TestSystemdAutoUpdate(t *testing.T) {
 		t.Errorf("after the update: %q, %v; want v2", body, err)
 	}
 	e.systemctl("stop", "app.service")
+}
+
+// TestSystemdPodAndContainerUnits (issue 18): a .pod file's pod on a
+// .network file's network, with a .container in it that mounts a .volume
+// file's volume: at boot the network, the volume, the pod and the
+// container come up in order ([Install] on the pod, which wants its
+// containers); the container's service is active once it runs, and the
+// pod's published port answers from it; stopping the pod's service stops
+// the container's first (BindsTo=) and leaves nothing behind.
+func TestSystemdPodAndContainerUnits(t *testing.T) {
+	e := newSdEnv(t)
+	img, err := fixture.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := testenv.PushImage(t, e.registry, "library/busybox", img)
+	e.write("app.network", e.quadletFile("Network", []string{"Subnet=10.232.7.0/24"}, ""))
+	e.write("data.volume", e.quadletFile("Volume", nil, ""))
+	e.write("web.pod", e.quadletFile("Pod", []string{"Network=app.network", "PublishPort=127.0.0.1:18483:80"},
+		"\n[Install]\nWantedBy=default.target\n"))
+	e.write("web.container", e.quadletFile("Container", []string{"Pod=web.pod", "Image=" + ref, "Volume=data.volume:/data",
+		`Exec=sh -c "echo served from a volume > /data/index.html; trap 'exit 0' TERM; httpd -f -p 80 -h /data & wait"`}, ""))
+	e.boot()
+	e.awaitState("web.service", "active")
+	for _, u := range []string{"app-network.service", "data-volume.service", "web-pod.service"} {
+		if st := e.sd.Show(u, "ActiveState"); st != "active" {
+			t.Errorf("%s is %s", u, st)
+		}
+	}
+	var body string
+	waitFor(t, "the pod's published port", 30*time.Second, func() bool {
+		body, err = get("http://127.0.0.1:18483/")
+		return err == nil
+	})
+	if body != "served from a volume\n" {
+		t.Errorf("the published port answered %q", body)
+	}
+	if rows := e.pods(); len(rows) != 1 || rows[0].Name != "systemd-web" {
+		t.Errorf("pods: %+v", rows)
+	}
+	e.systemctl("stop", "web-pod.service")
+	for _, u := range []string{"web.service", "web-pod.service"} {
+		if st := e.sd.Show(u, "ActiveState"); st != "inactive" {
+			t.Errorf("after stopping the pod, %s is %s", u, st)
+		}
+	}
+	if res := e.sd.Show("web.service", "Result"); res != "success" {
+		t.Errorf("the container's service ended with %s", res)
+	}
 }

@@ -53,8 +53,8 @@ func TestGeneratedUnitsPassSystemdAnalyzeVerify(t *testing.T) {
 			cmd := exec.Command(filepath.Join(binDir, "podbay-quadlet"), args...)
 			cmd.Env = append(os.Environ(), "QUADLET_UNIT_DIRS="+dir)
 			msg, err := cmd.CombinedOutput()
-			if err != nil && name != "errors" {
-				t.Fatalf("podbay-quadlet: %v\n%s", err, msg)
+			if bad := strings.HasSuffix(name, "errors"); (err != nil) != bad {
+				t.Fatalf("podbay-quadlet on a case with bad files: %v, want a failure exactly when the case is *errors\n%s", err, msg)
 			}
 			units, _ := filepath.Glob(filepath.Join(out, "*.service"))
 			if len(units) == 0 {

@@ -33,8 +33,9 @@ func newAutoUpdateCommand(g *globals) *cobra.Command {
 		Short: "Update the images of pods that systemd units run, and restart the units",
 		Long: `Update the pods that systemd units play (Quadlet .kube units) as podman auto-update does.
 A container whose pod is annotated io.containers.autoupdate=registry (or
-io.containers.autoupdate/CONTAINER=registry; AutoUpdate=registry in the .kube file)
-follows its image's tag in the registry; with local, the tag in the local store.
+io.containers.autoupdate/CONTAINER=registry; AutoUpdate=registry in the .kube file),
+or labelled so (a .container file's AutoUpdate=), follows its image's tag in the
+registry; with local, the tag in the local store.
 When a newer image is there, it is pulled and the unit restarted; when the unit
 fails to restart on it, the previous image is tagged again and the unit restarted
 on it (rolled back).`,
@@ -71,27 +72,38 @@ on it (rolled back).`,
 	return cmd
 }
 
-// updateCandidates lists the containers of every pod that have an
-// auto-update policy.
+// updateCandidates lists the containers that have an auto-update policy:
+// a played pod's, by its annotations (its unit is the pod's); another
+// container (a .container unit's), by its labels (Podman's).
 func updateCandidates(ctx context.Context, m *pod.Manager) ([]autoupdate.Candidate, error) {
 	sts, err := m.PodStatuses(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var out []autoupdate.Candidate
+	pods := map[string]*pod.PodStatus{}
 	for _, st := range sts {
-		for _, c := range st.Containers {
+		pods[st.Pod.ID] = st
+	}
+	ctrs, err := m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []autoupdate.Candidate
+	for _, c := range ctrs {
+		if c.Infra {
+			continue
+		}
+		cand := autoupdate.Candidate{Pod: c.PodName, Container: c.Name, Image: c.Image, ImageID: c.ImageID,
+			Policy: c.Labels[autoupdate.PolicyAnnotation], Unit: c.Labels[UnitLabel]}
+		if st := pods[c.PodID]; cand.Policy == "" && st != nil {
 			v := pod.ViewOf(c)
-			ctr := v.Container()
-			if ctr == nil {
-				continue
+			if ctr := v.Container(); ctr != nil {
+				cand.Policy = autoupdate.Policy(st.Spec.Annotations, ctr.Name)
+				cand.Unit = st.Spec.Annotations[autoupdate.UnitAnnotation]
 			}
-			policy := autoupdate.Policy(st.Spec.Annotations, ctr.Name)
-			if policy == "" {
-				continue
-			}
-			out = append(out, autoupdate.Candidate{Unit: st.Spec.Annotations[autoupdate.UnitAnnotation], Pod: st.Pod.Name,
-				Container: c.Name, Image: c.Image, ImageID: c.ImageID, Policy: policy})
+		}
+		if cand.Policy != "" {
+			out = append(out, cand)
 		}
 	}
 	return out, nil
