@@ -55,9 +55,9 @@ var kinds = map[string]struct {
 	suffix    string
 	translate func(t *translation)
 }{
-	".kube":    {"", translateKube},
-	".network": {"-network", translateNetwork},
-	".volume":  {"-volume", translateVolume},
+	".kube":      {"", translateKube},
+	".network":   {"-network", translateNetwork},
+	".volume":    {"-volume", translateVolume},
 	".container": {"", translateContainer},
 	".pod":       {"-pod", translatePod},
 }
