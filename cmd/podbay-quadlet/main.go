@@ -1,5 +1,5 @@
 // Command podbay-quadlet is a systemd generator: it reads Quadlet files
-// (.kube, .network, .volume) and writes the services that run them with
+// (.kube, .container, .pod, .network, .volume) and writes the services that run them with
 // podbay. Installed as podbay-system-generator and podbay-user-generator
 // (the name says which manager it serves), as Podman's quadlet is.
 package main
