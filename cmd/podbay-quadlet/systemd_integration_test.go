@@ -48,6 +48,13 @@ func newSdEnv(t *testing.T) *sdEnv {
 	if err := os.MkdirAll(e.quadlets, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Registered first, run last: once systemd is gone with every process
+	// it started, no cgroup of the pods' may remain.
+	t.Cleanup(func() {
+		if left := testenv.RemoveCgroupTree(e.cgroupParent); len(left) > 0 {
+			t.Errorf("cgroups left with processes in them: %v", left)
+		}
+	})
 	e.registry = testenv.StartRegistry(t)
 	return e
 }
@@ -195,10 +202,8 @@ func (e *sdEnv) checkNothingLeft() {
 		for _, k := range kids {
 			if k.IsDir() {
 				t.Errorf("cgroup left: %s/%s", m, k.Name())
-				os.Remove(filepath.Join(m, k.Name()))
 			}
 		}
-		os.Remove(m)
 	}
 }
 

@@ -212,13 +212,17 @@ func cgroupMounts() ([]string, error) {
 }
 
 // removeCgroups removes the manager's cgroups, deepest first.
-func (s *Systemd) removeCgroups() []string {
+func (s *Systemd) removeCgroups() []string { return RemoveCgroupTree(s.cgroup) }
+
+// RemoveCgroupTree removes the cgroup at path (from a hierarchy's root)
+// and its descendants, deepest first, in every hierarchy; it returns
+// those it could not remove (a process still in them).
+func RemoveCgroupTree(path string) []string {
 	mounts, _ := cgroupMounts()
 	var left []string
 	for _, m := range mounts {
-		root := filepath.Join(m, s.cgroup)
 		var dirs []string
-		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		filepath.WalkDir(filepath.Join(m, path), func(p string, d os.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
 				dirs = append(dirs, p)
 			}
