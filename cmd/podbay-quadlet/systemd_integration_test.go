@@ -274,6 +274,7 @@ func TestSystemdKubeUnit(t *testing.T) {
 	for _, pid := range strings.Fields(string(procs)) {
 		c, _ := os.ReadFile(filepath.Join("/proc", pid, "comm"))
 		comms = append(comms, strings.TrimSpace(string(c)))
+		t.Logf("the unit's process %s (%s): %s", pid, strings.TrimSpace(string(c)), rss(pid))
 	}
 	if got := strings.Join(comms, " "); !strings.Contains(got, "podbay-kube") || !strings.Contains(got, "podbay-monitor") {
 		t.Errorf("the unit's processes: %s; want the play (main) and the pod's monitor", got)
@@ -446,4 +447,19 @@ func TestSystemdPodAndContainerUnits(t *testing.T) {
 	if res := e.sd.Show("web.service", "Result"); res != "success" {
 		t.Errorf("the container's service ended with %s", res)
 	}
+}
+
+// rss is a process's resident set size, and its anonymous and file parts,
+// as /proc/PID/status says them.
+func rss(pid string) string {
+	b, _ := os.ReadFile(filepath.Join("/proc", pid, "status"))
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, k := range []string{"VmRSS:", "RssAnon:", "RssFile:"} {
+			if strings.HasPrefix(l, k) {
+				out = append(out, k+" "+strings.Join(strings.Fields(strings.TrimPrefix(l, k)), " "))
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }

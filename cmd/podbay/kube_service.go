@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -94,6 +95,9 @@ func annotate(p *play.Play, f *kubePlayFlags) error {
 // stop), and Serve then takes the pods down itself; ExecStopPost's kube
 // down finds nothing left, and is there for a main process that died.
 func serve(cmd *cobra.Command, e *orchestrate.Engine, p *play.Play, s serviceFlags, notify orchestrate.Notifier) error {
+	// The play's garbage (manifests, translation, pulls) goes back to the
+	// system before the long wait.
+	debug.FreeOSMemory()
 	code, err := e.Serve(cmd.Context(), p, orchestrate.ServiceOptions{ExitCodePropagation: s.propagation, Notify: notify})
 	if err != nil {
 		return err
