@@ -234,7 +234,9 @@ spec:
 // turns web.kube into web.service at boot, which [Install] starts; the
 // service stays activating while the pod runs unready and becomes active
 // once the pod is ready; the published port answers; the pod's monitors
-// live in the unit's cgroup; systemctl stop leaves nothing behind.
+// live in the unit's cgroup; systemctl stop ends it in success. Started
+// again by systemctl start, it is ready when the command returns. Nothing
+// is left behind (checked at the end).
 func TestSystemdKubeUnit(t *testing.T) {
 	e := newSdEnv(t)
 	img, err := fixture.Busybox()
@@ -290,6 +292,18 @@ func TestSystemdKubeUnit(t *testing.T) {
 	if _, err := get("http://127.0.0.1:18481/"); err == nil {
 		t.Error("the port still answers after the stop")
 	}
+	e.checkNothingLeft()
+
+	// systemctl start returns once the service is ready (Type=notify): its
+	// pod is ready by then.
+	e.systemctl("start", "web.service")
+	if rows := e.pods(); e.sd.Show("web.service", "ActiveState") != "active" || len(rows) != 1 || rows[0].Ready != "1/1" {
+		t.Errorf("when systemctl start returned: %s, pods %+v", e.sd.Show("web.service", "ActiveState"), rows)
+	}
+	if body, err := get("http://127.0.0.1:18481/"); err != nil || body != "hello from a unit\n" {
+		t.Errorf("the published port after a start: %q, %v", body, err)
+	}
+	e.systemctl("stop", "web.service")
 }
 
 // appImage is busybox serving text on port 80 as its command, or, broken,
