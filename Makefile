@@ -1,11 +1,11 @@
-# podbay: make build | demo | test | test-unit | test-integration | test-reliability | bench | lint
+# podbay: make build | install | demo | test | test-unit | test-integration | test-reliability | bench | lint
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 BIN := bin
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/podbay/podbay/internal/version.Version=$(VERSION)
 
-.PHONY: build deps demo test test-unit test-integration test-reliability test-fuzz bench lint clean kube-apiserver
+.PHONY: build install deps demo test test-unit test-integration test-reliability test-fuzz bench lint clean kube-apiserver
 
 # bin/podbay is the lean CLI (no Kubernetes packages: containers and pods start
 # fast); it hands kube, play and generate to bin/podbay-kube, the full CLI.
@@ -13,6 +13,27 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -tags lean -ldflags '$(LDFLAGS)' -o $(BIN)/podbay ./cmd/podbay
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay-kube ./cmd/podbay
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay-monitor ./cmd/podbay-monitor
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/podbay-quadlet ./cmd/podbay-quadlet
+
+# install puts the four binaries side by side in BINDIR (podbay finds its
+# helpers, and podbay-quadlet finds podbay, beside itself) and links the
+# generator into systemd's generator directories, as Podman links quadlet:
+# podbay-system-generator and podbay-user-generator (the name tells it which
+# manager it serves). DESTDIR stages the whole tree for packaging.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSTEMDDIR ?= /usr/lib/systemd
+INSTALL ?= install
+install: build
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDDIR)/system-generators $(DESTDIR)$(SYSTEMDDIR)/user-generators \
+		$(DESTDIR)$(SYSTEMDDIR)/system $(DESTDIR)$(SYSTEMDDIR)/user
+	$(INSTALL) -m 0755 $(BIN)/podbay $(BIN)/podbay-kube $(BIN)/podbay-monitor $(BIN)/podbay-quadlet $(DESTDIR)$(BINDIR)/
+	ln -sfn $(BINDIR)/podbay-quadlet $(DESTDIR)$(SYSTEMDDIR)/system-generators/podbay-system-generator
+	ln -sfn $(BINDIR)/podbay-quadlet $(DESTDIR)$(SYSTEMDDIR)/user-generators/podbay-user-generator
+	for u in podbay-auto-update.service podbay-auto-update.timer; do \
+		sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(SYSTEMDDIR)/system/$$u && \
+		sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(SYSTEMDDIR)/user/$$u || exit 1; \
+	done
 
 deps:
 	bash hack/install-deps.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what podbay and its tests need on a Debian 12 machine (as root).
 set -euo pipefail
-pkgs=(curl python3 runc crun containernetworking-plugins iptables iproute2 docker-registry skopeo busybox-static make gcc etcd-server openssl)
+pkgs=(curl python3 runc crun containernetworking-plugins iptables iproute2 docker-registry skopeo busybox-static make gcc etcd-server openssl systemd util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

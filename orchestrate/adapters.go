@@ -72,7 +72,23 @@ func (j ManagerJobs) StartController(ctx context.Context, name string) error {
 // New wires an Engine to the real pod manager, volume store and state store.
 func New(m *pod.Manager, vs *volume.Store, startJob func(ctx context.Context, name string) error) *Engine {
 	return &Engine{Pods: m, Images: m, Services: m, Volumes: vs, Objects: StateObjects{Store: m.State},
-		Jobs: ManagerJobs{Manager: m, Start: startJob}, Inventory: managerInventory{m}, Log: m.Log}
+		Jobs: ManagerJobs{Manager: m, Start: startJob}, Inventory: managerInventory{m}, States: managerStates{m}, Log: m.Log}
+}
+
+// managerStates reads pods' readiness and outcomes through the pod manager.
+type managerStates struct{ *pod.Manager }
+
+func (m managerStates) PodState(ctx context.Context, ref string) (PodState, error) {
+	st, err := m.PodStatusOf(ctx, ref)
+	if err != nil {
+		return PodState{}, err
+	}
+	ps := PodState{Running: st.Status == pod.PodRunning, Finished: st.Status == pod.PodExited}
+	ps.Ready, ps.Total = m.Readiness(st)
+	if ps.Finished {
+		ps.ExitCodes = pod.AppExitCodes(st)
+	}
+	return ps, nil
 }
 
 // managerInventory reads pods, containers and images through the pod

@@ -68,7 +68,9 @@ type Engine struct {
 	Jobs     Jobs
 	// Inventory is read by exports.
 	Inventory Inventory
-	Log       *slog.Logger
+	// States is read by a play run as a service (Serve).
+	States PodStates
+	Log    *slog.Logger
 }
 
 func (e *Engine) log() *slog.Logger {

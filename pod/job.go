@@ -88,6 +88,18 @@ func PodOutcome(st *PodStatus) (ok, finished bool) {
 	return true, true
 }
 
+// AppExitCodes lists the exit codes of a pod's app containers, in order
+// (the last recorded: a running container's is its previous run's, or 0).
+func AppExitCodes(st *PodStatus) []int {
+	var out []int
+	for _, c := range st.Containers {
+		if !isInit(c) {
+			out = append(out, c.ExitCode)
+		}
+	}
+	return out
+}
+
 // Restarts counts the restarts of a pod's containers.
 func Restarts(st *PodStatus) int32 {
 	n := 0

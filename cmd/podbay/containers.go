@@ -89,6 +89,8 @@ type createFlags struct {
 	pod         string
 	autoRemove  bool
 	detach      bool
+	replace     bool
+	notify      sdNotify
 }
 
 func (f *createFlags) add(cmd *cobra.Command, run bool) {
@@ -119,8 +121,10 @@ func (f *createFlags) add(cmd *cobra.Command, run bool) {
 	fl.StringVar(&f.f.StopSignal, "stop-signal", "", "signal that stops the container (default: the image's, else SIGTERM)")
 	fl.Int64Var(&f.stopTimeout, "stop-timeout", podspec.CLIGracePeriod, "seconds between the stop signal and SIGKILL")
 	f.pf.add(cmd)
+	fl.BoolVar(&f.replace, "replace", false, "remove a container of the same name first")
 	if run {
 		fl.BoolVarP(&f.detach, "detach", "d", false, "run in the background and print the container ID")
+		fl.StringVar(&f.notify.mode, "sdnotify", "", "under systemd: conmon (tell it the container started) or ignore")
 	}
 }
 
@@ -150,7 +154,7 @@ func (f *createFlags) options(cmd *cobra.Command, args []string) (pod.CreateOpti
 	if err != nil {
 		return pod.CreateOptions{}, err
 	}
-	return pod.CreateOptions{Spec: spec, Pod: f.pod, Pull: f.pf.options(cmd), Labels: parseLabels(f.labels), AutoRemove: f.autoRemove}, nil
+	return pod.CreateOptions{Spec: spec, Pod: f.pod, Pull: f.pf.options(cmd), Labels: unitLabel(parseLabels(f.labels)), AutoRemove: f.autoRemove}, nil
 }
 
 func newRunCommand(g *globals, run bool) *cobra.Command {
@@ -168,9 +172,17 @@ func newRunCommand(g *globals, run bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := f.notify.take(); err != nil {
+				return err
+			}
 			m, err := g.manager()
 			if err != nil {
 				return err
+			}
+			if f.replace {
+				if err := replaceContainer(cmd.Context(), m, f.f.Name); err != nil {
+					return err
+				}
 			}
 			if !run {
 				c, err := m.Create(cmd.Context(), o)
@@ -182,6 +194,9 @@ func newRunCommand(g *globals, run bool) *cobra.Command {
 			}
 			c, err := m.Run(cmd.Context(), o)
 			if err != nil {
+				return err
+			}
+			if err := f.notify.started(c, f.detach); err != nil {
 				return err
 			}
 			if f.detach {

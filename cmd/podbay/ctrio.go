@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,8 +44,11 @@ func runForeground(cmd *cobra.Command, m *pod.Manager, c *state.Container, autoR
 	}
 	err := crilog.Read(ctx, c.LogPath, crilog.ReadOptions{Follow: true, Tail: crilog.AllLines, Until: exited}, cmd.OutOrStdout(), cmd.ErrOrStderr())
 	if ctx.Err() != nil {
-		// Interrupted: stop the container as podman run does on a signal.
-		_, _ = m.Stop(context.WithoutCancel(ctx), c.ID, pod.StopOptions{Timeout: 10e9})
+		// Interrupted: stop the container as podman run does on a signal,
+		// within its own stop timeout (--stop-timeout).
+		v := pod.ViewOf(c)
+		grace := time.Duration(v.TerminationGracePeriodSeconds) * time.Second
+		_, _ = m.Stop(context.WithoutCancel(ctx), c.ID, pod.StopOptions{Timeout: max(grace, time.Second)})
 	}
 	<-done
 	if err == nil {

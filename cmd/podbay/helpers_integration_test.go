@@ -40,17 +40,9 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		binDir = dir
-		for out, pkg := range map[string][]string{
-			"podbay":         {"-tags", "lean", "github.com/podbay/podbay/cmd/podbay"},
-			"podbay-kube":    {"github.com/podbay/podbay/cmd/podbay"},
-			"podbay-monitor": {"github.com/podbay/podbay/cmd/podbay-monitor"},
-		} {
-			cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, out)}, pkg...)...)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if output, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "FAIL: building %s: %v\n%s", out, err, output)
-				return 1
-			}
+		if err := testenv.BuildBinaries(dir, "podbay", "podbay-kube", "podbay-monitor"); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			return 1
 		}
 		// The run's pods and containers get cgroups under a parent of their
 		// own: what is left under it at the end is this run's leak, whatever

@@ -40,6 +40,9 @@ type kubePlayFlags struct {
 	uidRange    string
 	fromCluster bool
 	cluster     clusterFlags
+	annotations []string
+	userns      string
+	service     serviceFlags
 }
 
 func newKubePlayCommand(g *globals, alias bool) *cobra.Command {
@@ -89,6 +92,9 @@ The cluster is found as kube apply finds it.`,
 	fl.StringVar(&f.uidRange, "uid-range", validate.DefaultUIDRange, "with --openshift: the namespace's UID range, FIRST/SIZE")
 	fl.BoolVar(&f.fromCluster, "from-cluster", false, "fetch the workloads named from a cluster and play them here")
 	f.cluster.add(cmd)
+	fl.StringArrayVar(&f.annotations, "annotation", nil, "add an annotation KEY=VALUE to every pod")
+	fl.StringVar(&f.userns, "userns", "", "user namespace of the pods: host (the only mode podbay has)")
+	f.service.add(cmd)
 	return cmd
 }
 
@@ -168,6 +174,9 @@ func translate(cmd *cobra.Command, args []string, f *kubePlayFlags, stored func(
 
 func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags) error {
 	ctx := cmd.Context()
+	if err := f.check(); err != nil {
+		return err
+	}
 	var e *orchestrate.Engine
 	if !f.dryRun {
 		var err error
@@ -179,8 +188,15 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if err != nil {
 		return err
 	}
+	if err := annotate(p, f); err != nil {
+		return err
+	}
 	if f.dryRun {
 		return printDryRun(cmd.OutOrStdout(), p, f.output)
+	}
+	notify, err := f.service.notifier()
+	if err != nil {
+		return err
 	}
 	opts := orchestrate.PlayOptions{Replace: f.replace, Pod: pod.PlayOptions{Pull: f.pf.options(cmd), Network: f.network, Start: f.start}}
 	if f.quiet {
@@ -193,7 +209,10 @@ func runKubePlay(cmd *cobra.Command, g *globals, args []string, f *kubePlayFlags
 	if !f.quiet {
 		printPlayed(cmd.OutOrStdout(), res)
 	}
-	if f.wait {
+	switch {
+	case f.service.enabled:
+		return serve(cmd, e, p, f.service, notify)
+	case f.wait:
 		return waitAndDown(cmd, e, p)
 	}
 	return nil

@@ -36,6 +36,7 @@ func newNetworkCommand(g *globals) *cobra.Command {
 
 func newNetworkCreateCommand(g *globals) *cobra.Command {
 	var o network.CreateOptions
+	var ignore bool
 	cmd := &cobra.Command{
 		Use:   "create [flags] NAME",
 		Short: "Create a bridge network",
@@ -47,6 +48,9 @@ func newNetworkCreateCommand(g *globals) *cobra.Command {
 			}
 			o.Name = args[0]
 			n, err := nm.Create(cmd.Context(), o)
+			if ignore && errors.Is(err, network.ErrExists) {
+				n, err = &network.Network{Name: o.Name}, nil
+			}
 			if err != nil {
 				return err
 			}
@@ -58,6 +62,7 @@ func newNetworkCreateCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&o.Gateway, "gateway", "", "gateway address (default: the subnet's first)")
 	cmd.Flags().StringVar(&o.Bridge, "interface-name", "", "bridge name (default: chosen)")
 	cmd.Flags().BoolVar(&o.Internal, "internal", false, "no route out of the network")
+	cmd.Flags().BoolVar(&ignore, "ignore", false, "succeed, leaving it as it is, when the network exists")
 	return cmd
 }
 

@@ -28,6 +28,7 @@ func newPodCommand(g *globals) *cobra.Command {
 func newPodCreateCommand(g *globals) *cobra.Command {
 	var f podspec.PodFlags
 	var labels []string
+	var replace bool
 	cmd := &cobra.Command{
 		Use:   "create [flags]",
 		Short: "Create a pod: an infra process holding shared namespaces, and a network",
@@ -41,6 +42,11 @@ func newPodCreateCommand(g *globals) *cobra.Command {
 			m, err := g.manager()
 			if err != nil {
 				return err
+			}
+			if replace {
+				if err := replacePod(cmd.Context(), m, spec.Name); err != nil {
+					return err
+				}
 			}
 			p, err := m.CreatePod(cmd.Context(), spec)
 			if err != nil {
@@ -61,6 +67,7 @@ func newPodCreateCommand(g *globals) *cobra.Command {
 	fl.StringArrayVar(&f.DNSOpts, "dns-option", nil, "DNS option")
 	fl.StringVar(&f.Share, "share", "", "namespaces to share: net,ipc,uts[,pid]")
 	fl.StringArrayVarP(&labels, "label", "l", nil, "set a label K=V")
+	fl.BoolVar(&replace, "replace", false, "remove a pod of the same name first")
 	return cmd
 }
 
@@ -90,7 +97,9 @@ func eachPod(g *globals, fn func(*cobra.Command, *pod.Manager, string) (*pod.Pod
 				errs = append(errs, err)
 				continue
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), st.Pod.ID)
+			if st != nil { // nil: nothing done (pod rm --ignore of a missing pod)
+				fmt.Fprintln(cmd.OutOrStdout(), st.Pod.ID)
+			}
 		}
 		return errors.Join(errs...)
 	}
@@ -130,7 +139,7 @@ func newPodStopCommand(g *globals, restart bool) *cobra.Command {
 }
 
 func newPodRmCommand(g *globals) *cobra.Command {
-	var force, all bool
+	var force, all, ignore bool
 	var timeout uint
 	cmd := &cobra.Command{
 		Use:   "rm [flags] POD...",
@@ -156,12 +165,17 @@ func newPodRmCommand(g *globals) *cobra.Command {
 				return fmt.Errorf("pod rm: name at least one pod, or use --all")
 			}
 			return eachPod(g, func(cmd *cobra.Command, m *pod.Manager, ref string) (*pod.PodStatus, error) {
-				return m.RemovePod(cmd.Context(), ref, pod.RemovePodOptions{Force: force, Timeout: time.Duration(timeout) * time.Second})
+				st, err := m.RemovePod(cmd.Context(), ref, pod.RemovePodOptions{Force: force, Timeout: time.Duration(timeout) * time.Second})
+				if ignore && errors.Is(err, state.ErrNotFound) {
+					return nil, nil
+				}
+				return st, err
 			})(cmd, args)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "stop running pods first")
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove every pod")
+	cmd.Flags().BoolVarP(&ignore, "ignore", "i", false, "ignore pods that do not exist")
 	cmd.Flags().UintVarP(&timeout, "time", "t", 10, "with --force: seconds to wait before killing")
 	return cmd
 }

@@ -64,6 +64,7 @@ func newRootCommand() *cobra.Command {
 		newKubeCommand(g),
 		newPlayCommand(g),
 		newGenerateCommand(g),
+		newAutoUpdateCommand(g),
 	)
 	addImageCommands(cmd, g)
 	addContainerCommands(cmd, g)

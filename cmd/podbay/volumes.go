@@ -22,6 +22,7 @@ func (g *globals) volumes() (*volume.Store, error) { return volume.Open(g.root) 
 
 func newVolumeCreateCommand(g *globals) *cobra.Command {
 	var labels []string
+	var ignore bool
 	cmd := &cobra.Command{
 		Use:   "create [flags] [NAME]",
 		Short: "Create a named volume",
@@ -37,7 +38,7 @@ func newVolumeCreateCommand(g *globals) *cobra.Command {
 			} else {
 				name = randomVolumeName()
 			}
-			v, err := vs.Create(cmd.Context(), volume.CreateOptions{Name: name, Labels: parseLabels(labels)})
+			v, err := vs.Create(cmd.Context(), volume.CreateOptions{Name: name, Labels: parseLabels(labels), IfExists: ignore})
 			if err != nil {
 				return err
 			}
@@ -46,6 +47,7 @@ func newVolumeCreateCommand(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVarP(&labels, "label", "l", nil, "set a label K=V")
+	cmd.Flags().BoolVar(&ignore, "ignore", false, "succeed, leaving it as it is, when the volume exists")
 	return cmd
 }
 

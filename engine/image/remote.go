@@ -62,6 +62,20 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	return out, nil
 }
 
+// RemoteDigest asks ref's registry for the digest of the manifest (or
+// manifest list) ref names now, without pulling it (a HEAD request).
+func (s *Store) RemoteDigest(ctx context.Context, ref string, opts PullOptions) (string, error) {
+	r, err := parseRef(ref, opts.InsecureRegistry)
+	if err != nil {
+		return "", err
+	}
+	desc, err := remote.Head(r, remoteOptions(ctx, opts)...)
+	if err != nil {
+		return "", fmt.Errorf("checking %q: %w", refString(r), registryError(r, err))
+	}
+	return desc.Digest.String(), nil
+}
+
 // Push uploads the stored image ref to the registry its name points at.
 func (s *Store) Push(ctx context.Context, ref string, opts PullOptions) error {
 	img, rec, err := s.v1Image(ref)

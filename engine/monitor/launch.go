@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/podbay/podbay/internal/cmdexec"
 )
 
 // Launch starts the monitor binary detached (own session, stdio on
@@ -53,7 +55,7 @@ func Prelaunch(binary string, cfg Config) (*Pending, error) {
 	p.cmd.ExtraFiles = []*os.File{syncW, goR} // fds 3 and 4 in the monitor
 	// One P from the very start keeps the monitor's thread count, and so its
 	// memory, small; the monitor removes it before running the runtime.
-	p.cmd.Env = append(os.Environ(), monitorEnv...)
+	p.cmd.Env = append(cmdexec.Environ(), monitorEnv...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = p.cmd.Start()
 	syncW.Close()

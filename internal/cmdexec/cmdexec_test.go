@@ -1,6 +1,7 @@
 package cmdexec
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strconv"
@@ -108,4 +109,18 @@ type signalWriter struct {
 func (w *signalWriter) Write(p []byte) (int, error) {
 	w.once.Do(func() { close(w.ch) })
 	return len(p), nil
+}
+
+// TestHostRunDropsNotifySocket: a command run by podbay under systemd
+// (runc, above all) never sees the service's $NOTIFY_SOCKET.
+func TestHostRunDropsNotifySocket(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "/run/systemd/notify")
+	t.Setenv("PODBAY_KEPT", "yes")
+	var out bytes.Buffer
+	if err := (Host{}).Run(context.Background(), &Cmd{Path: "env", Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "NOTIFY_SOCKET") || !strings.Contains(out.String(), "PODBAY_KEPT=yes") {
+		t.Errorf("the child's environment:\n%s", out.String())
+	}
 }

@@ -54,7 +54,7 @@ func run(ctx context.Context, c *Cmd) error {
 	files, err := s.open(c)
 	if err == nil {
 		var p *os.Process
-		p, err = os.StartProcess(path, append([]string{c.Path}, c.Args...), &os.ProcAttr{Files: files})
+		p, err = os.StartProcess(path, append([]string{c.Path}, c.Args...), &os.ProcAttr{Files: files, Env: Environ()})
 		if err == nil {
 			return s.wait(ctx, p, c.WaitDelay)
 		}
@@ -62,6 +62,22 @@ func run(ctx context.Context, c *Cmd) error {
 	closeFiles(s.child)
 	closeFiles(s.parent)
 	return err
+}
+
+// Environ is the environment podbay's children get: podbay's own, without
+// $NOTIFY_SOCKET. runc, seeing that variable, takes it for the container's:
+// it proxies the socket into the container and waits for the container to
+// notify. A podbay run by systemd as a Type=notify service (a Quadlet unit)
+// notifies systemd itself (package sdnotify); nothing it starts may.
+func Environ() []string {
+	env := os.Environ()
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // LookPath implements Runner: an executable file named name in an

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 )
 
 // privateMarker tells a re-executed test binary that it runs inside its
@@ -51,4 +52,30 @@ func InPrivateNamespaces(run func() int, prerequisites ...string) int {
 		}
 	}
 	return run()
+}
+
+// binaries are podbay's programs as the tests build them: the lean CLI,
+// the full one, the monitor and the systemd generator.
+var binaries = map[string][]string{
+	"podbay":         {"-tags", "lean", "github.com/podbay/podbay/cmd/podbay"},
+	"podbay-kube":    {"github.com/podbay/podbay/cmd/podbay"},
+	"podbay-monitor": {"github.com/podbay/podbay/cmd/podbay-monitor"},
+	"podbay-quadlet": {"github.com/podbay/podbay/cmd/podbay-quadlet"},
+}
+
+// BuildBinaries builds the named programs (podbay, podbay-kube,
+// podbay-monitor, podbay-quadlet) into dir, side by side as installed.
+func BuildBinaries(dir string, names ...string) error {
+	for _, n := range names {
+		pkg, ok := binaries[n]
+		if !ok {
+			return fmt.Errorf("no program %q to build", n)
+		}
+		cmd := exec.Command("go", append([]string{"build", "-o", filepath.Join(dir, n)}, pkg...)...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building %s: %w\n%s", n, err, out)
+		}
+	}
+	return nil
 }
