@@ -21,3 +21,7 @@ func (m *Manager) AttachInput(ctx context.Context, ref string) (*monitor.AttachC
 	}
 	return monitor.DialAttach(m.monitorDir(c), c.ID)
 }
+
+// Cgroup is the cgroup (a path relative to each hierarchy's root) that
+// holds container c: its stats are read there.
+func (m *Manager) Cgroup(c *state.Container) string { return m.containerCgroup(c) }

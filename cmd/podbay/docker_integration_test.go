@@ -1,0 +1,193 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// service is a podbay system service of a test's env, and the docker CLI
+// pointed at it.
+type service struct {
+	e      *env
+	sock   string
+	config string // DOCKER_CONFIG: none of the host's settings
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+}
+
+// startService starts `podbay system service --time 0 unix://SOCK` over
+// e's roots and waits until it answers; the test's end stops it.
+func startService(t *testing.T, e *env) *service {
+	t.Helper()
+	for _, bin := range []string{"docker"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Fatalf("%s is needed (hack/install-deps.sh installs it): %v", bin, err)
+		}
+	}
+	dir := t.TempDir()
+	s := &service{e: e, sock: filepath.Join(dir, "podbay.sock"), config: filepath.Join(dir, "docker-config")}
+	if err := os.Mkdir(s.config, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = exec.Command(filepath.Join(binDir, "podbay"), "--root", e.root, "--runroot", e.runroot, "--log-level", "info",
+		"system", "service", "--time", "0", "unix://"+s.sock)
+	s.cmd.Env = append(os.Environ(), e.extraEnv...)
+	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-exited
+			t.Errorf("the service did not stop on SIGINT")
+		}
+		if t.Failed() {
+			t.Logf("service output:\n%s", s.out.String())
+		}
+	})
+	waitFor(t, "the service's socket", 30*time.Second, func() bool {
+		c, err := net.Dial("unix", s.sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return s
+}
+
+// docker runs the docker CLI against the service.
+func (s *service) docker(stdin []byte, args ...string) result {
+	s.e.t.Helper()
+	t0 := time.Now()
+	defer func() { s.e.t.Logf("docker %v: %v", args, time.Since(t0)) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		s.e.t.Fatalf("docker %v: %v", args, err)
+	}
+	return r
+}
+
+// ok runs docker and fails the test unless it exits 0.
+func (s *service) ok(args ...string) string {
+	s.e.t.Helper()
+	r := s.docker(nil, args...)
+	if r.code != 0 {
+		s.e.t.Fatalf("docker %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+// TestDockerCLIContainers: the docker CLI through podbay's socket pulls,
+// lists images, runs in the foreground (--rm: nothing left, the exit code
+// kept) and in the background, lists, follows logs, execs, inspects,
+// stops and removes; what it made is podbay's (podbay ps sees it).
+func TestDockerCLIContainers(t *testing.T) {
+	e := newEnv(t)
+	s := startService(t, e)
+	if v := s.ok("version", "--format", "{{.Server.APIVersion}}"); strings.TrimSpace(v) != "1.41" {
+		t.Errorf("server API version %q, want 1.41", v)
+	}
+	img := strings.TrimPrefix(e.busybox, "")
+	if out := s.ok("pull", img); !strings.Contains(out, "Downloaded newer image") {
+		t.Errorf("pull output:\n%s", out)
+	}
+	if out := s.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "/library/busybox:latest") {
+		t.Errorf("images:\n%s", out)
+	}
+	if out := s.ok("run", "--rm", img, "echo", "hello from docker"); out != "hello from docker\n" {
+		t.Errorf("run --rm output %q", out)
+	}
+	if r := s.docker(nil, "run", "--rm", img, "sh", "-c", "echo out; echo err >&2; exit 3"); r.code != 3 || r.stdout != "out\n" || r.stderr != "err\n" {
+		t.Errorf("run --rm exit code %d (want 3), stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if out := s.ok("ps", "-aq"); strings.TrimSpace(out) != "" {
+		t.Errorf("run --rm left containers: %q", out)
+	}
+	id := strings.TrimSpace(s.ok("run", "-d", "--name", "web", "-e", "MSG=hi", img, "sh", "-c", "echo started $MSG; exec sleep 1000"))
+	if len(id) != 64 {
+		t.Fatalf("run -d printed %q, want an ID", id)
+	}
+	if out := s.ok("ps", "--format", "{{.Names}} {{.State}}"); strings.TrimSpace(out) != "web running" {
+		t.Errorf("ps: %q", out)
+	}
+	if !strings.Contains(e.ok("ps", "--format", "{{.Names}}"), "web") {
+		t.Errorf("podbay ps does not show the docker container")
+	}
+	if strings.Contains(s.ok("ps", "-a", "--format", "{{.Names}}"), "infra") {
+		t.Errorf("docker ps shows a pod's infra container")
+	}
+	if out := s.ok("exec", "web", "sh", "-c", "echo exec $MSG; cat /etc/hostname"); !strings.HasPrefix(out, "exec hi\n") {
+		t.Errorf("exec output %q", out)
+	}
+	if r := s.docker(nil, "exec", "web", "sh", "-c", "exit 4"); r.code != 4 {
+		t.Errorf("exec exit code %d, want 4", r.code)
+	}
+	if out := s.ok("inspect", "--format", "{{.State.Status}} {{.Name}} {{.HostConfig.NetworkMode}} {{index .Config.Env 0}}", "web"); strings.TrimSpace(out) != "running /web bridge MSG=hi" {
+		t.Errorf("inspect: %q", out)
+	}
+	if out := s.ok("inspect", "--format", "{{.NetworkSettings.Networks.bridge.IPAddress}}", "web"); net.ParseIP(strings.TrimSpace(out)) == nil {
+		t.Errorf("inspect: no IP address on the default network: %q", out)
+	}
+	// logs -f follows until the container stops.
+	logs := exec.Command("docker", "logs", "-f", "web")
+	logs.Env = append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config)
+	var logOut bytes.Buffer
+	logs.Stdout = &logOut
+	if err := logs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	followed := make(chan error, 1)
+	go func() { followed <- logs.Wait() }()
+	s.ok("exec", "web", "sh", "-c", "echo more > /proc/1/fd/1")
+	waitFor(t, "logs -f to show new output", 30*time.Second, func() bool { return strings.Contains(logOut.String(), "more") })
+	s.ok("stop", "-t", "1", "web")
+	select {
+	case err := <-followed:
+		if err != nil || logOut.String() != "started hi\nmore\n" {
+			t.Errorf("logs -f: %v, %q", err, logOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = logs.Process.Kill()
+		t.Errorf("logs -f did not end when the container stopped")
+	}
+	if out := s.ok("ps", "-a", "--format", "{{.State}}", "--filter", "name=web"); strings.TrimSpace(out) != "exited" {
+		t.Errorf("after stop: %q", out)
+	}
+	s.ok("rm", "web")
+	if r := s.docker(nil, "inspect", "web"); r.code == 0 || !strings.Contains(r.stderr, "No such") {
+		t.Errorf("inspect of a removed container: exit %d, %s", r.code, r.stderr)
+	}
+	if out := e.ok("pod", "ps", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("the container's pod outlived it: %q", out)
+	}
+}
+
+var _ = fmt.Sprintf
