@@ -341,4 +341,3 @@ func (s *Server) load(w http.ResponseWriter, r *http.Request) error {
 	}
 	return nil
 }
-

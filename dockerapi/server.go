@@ -168,9 +168,15 @@ func withCode(code int, format string, args ...any) error {
 	return &apiError{code: code, err: fmt.Errorf(format, args...)}
 }
 
-func notFound(format string, args ...any) error   { return withCode(http.StatusNotFound, format, args...) }
-func badRequest(format string, args ...any) error { return withCode(http.StatusBadRequest, format, args...) }
-func conflict(format string, args ...any) error   { return withCode(http.StatusConflict, format, args...) }
+func notFound(format string, args ...any) error {
+	return withCode(http.StatusNotFound, format, args...)
+}
+func badRequest(format string, args ...any) error {
+	return withCode(http.StatusBadRequest, format, args...)
+}
+func conflict(format string, args ...any) error {
+	return withCode(http.StatusConflict, format, args...)
+}
 
 // statusOf maps an engine error to Docker's status code.
 func statusOf(err error) int {

@@ -3,8 +3,8 @@ package dockerapi
 import (
 	"net/http"
 	"os"
-	goruntime "runtime"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +75,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request, c *state.Containe
 		"pids_stats":   map[string]uint64{"current": pids},
 		"memory_stats": map[string]any{"usage": mem, "limit": limit, "stats": map[string]uint64{}},
 		"cpu_stats":    cpuStats, "precpu_stats": map[string]any{"cpu_usage": map[string]any{"total_usage": 0}},
-		"blkio_stats":  map[string]any{}, "networks": map[string]any{},
+		"blkio_stats": map[string]any{}, "networks": map[string]any{},
 	})
 	return nil
 }

@@ -108,7 +108,7 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request) error {
 		"CgroupDriver": "cgroupfs", "CgroupVersion": cgroupVersion(), "LoggingDriver": "k8s-file",
 		"SecurityOptions": []string{"name=seccomp,profile=default"}, "Warnings": []string{},
 		"RegistryConfig": map[string]any{"InsecureRegistryCIDRs": []string{"127.0.0.0/8"}, "IndexConfigs": map[string]any{}},
-		"Swarm": map[string]any{"LocalNodeState": "inactive"}, "Labels": []string{}, "ExperimentalBuild": false,
+		"Swarm":          map[string]any{"LocalNodeState": "inactive"}, "Labels": []string{}, "ExperimentalBuild": false,
 	})
 	return nil
 }

@@ -150,4 +150,3 @@ func activatedListener() (net.Listener, bool, error) {
 	}
 	return l, true, nil
 }
-

@@ -37,8 +37,8 @@ type Container struct {
 	Terminal bool   `json:"terminal,omitempty"` // the process has a terminal (spec process.terminal): output through a pty
 	// StdinOnce closes the stdin pipe when an attached client ends its
 	// input (Docker's StdinOnce); otherwise it stays open for the next.
-	StdinOnce bool `json:"stdinOnce,omitempty"`
-	Restart  string `json:"restart,omitempty"`  // Always, OnFailure or Never (""); see RequestStop
+	StdinOnce bool   `json:"stdinOnce,omitempty"`
+	Restart   string `json:"restart,omitempty"` // Always, OnFailure or Never (""); see RequestStop
 	// Cgroup is the container's cgroups path, set when the runtime is runc
 	// and the container has its own PID namespace and no hooks: then, once
 	// it has exited, the monitor deletes it by removing its cgroups and
