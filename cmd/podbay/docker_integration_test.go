@@ -5,14 +5,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"sync"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // service is a podbay system service of a test's env, and the docker CLI
@@ -190,4 +192,66 @@ func TestDockerCLIContainers(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprintf
+// TestDockerCLIInteractive: docker run -i passes stdin (its end closes the
+// container's, so cat ends), and docker run -it on a terminal gets a shell:
+// what is typed runs, the terminal has the client's size, the exit code is
+// the shell's.
+func TestDockerCLIInteractive(t *testing.T) {
+	e := newEnv(t)
+	s := startService(t, e)
+	s.ok("pull", e.busybox)
+	if r := s.docker([]byte("line one\nline two\n"), "run", "-i", "--rm", "--network", "none", e.busybox, "cat"); r.code != 0 || r.stdout != "line one\nline two\n" {
+		t.Errorf("run -i cat: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	cmd := exec.Command("docker", "run", "-it", "--rm", "--name", "tty", e.busybox, "sh")
+	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config)
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	var mu sync.Mutex
+	var out bytes.Buffer
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	seen := func(s string) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return strings.Contains(out.String(), s)
+		}
+	}
+	waitFor(t, "the shell's prompt", 60*time.Second, seen("# "))
+	if _, err := ptmx.Write([]byte("stty size; echo $((6*7))-done; tty\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the command's output", 30*time.Second, seen("42-done"))
+	waitFor(t, "the terminal's size", 30*time.Second, seen("33 101"))
+	waitFor(t, "a terminal in the container", 30*time.Second, seen("/dev/pts/"))
+	if _, err := ptmx.Write([]byte("exit 5\n")); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 5 {
+			t.Errorf("docker run -it: %v, want exit status 5", err)
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		mu.Lock()
+		t.Fatalf("docker run -it did not end after exit; output:\n%s", out.String())
+	}
+	waitFor(t, "--rm to remove the container", 30*time.Second, func() bool { return strings.TrimSpace(s.ok("ps", "-aq")) == "" })
+}
