@@ -5,7 +5,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -254,4 +257,82 @@ func TestDockerCLIInteractive(t *testing.T) {
 		t.Fatalf("docker run -it did not end after exit; output:\n%s", out.String())
 	}
 	waitFor(t, "--rm to remove the container", 30*time.Second, func() bool { return strings.TrimSpace(s.ok("ps", "-aq")) == "" })
+}
+
+// TestDockerCLINetworksVolumes: containers on a user network reach each
+// other by name and by network alias; a named volume keeps what one
+// container wrote for the next; networks and volumes are created, listed,
+// inspected and removed through the docker CLI, and a published port
+// answers on the host.
+func TestDockerCLINetworksVolumes(t *testing.T) {
+	e := newEnv(t)
+	s := startService(t, e)
+	s.ok("pull", e.busybox)
+	s.ok("network", "create", "appnet")
+	s.ok("volume", "create", "--label", "app=demo", "data")
+	if out := s.ok("network", "ls", "--format", "{{.Name}}"); !strings.Contains(out, "appnet") || !strings.Contains(out, "bridge") {
+		t.Errorf("network ls:\n%s", out)
+	}
+	if out := s.ok("volume", "ls", "--filter", "label=app=demo", "--format", "{{.Name}}"); strings.TrimSpace(out) != "data" {
+		t.Errorf("volume ls: %q", out)
+	}
+	s.ok("run", "--rm", "-v", "data:/data", "--network", "none", e.busybox, "sh", "-c", "echo stored > /data/f")
+	port := freeTCPPort(t)
+	s.ok("run", "-d", "--name", "db", "--network", "appnet", "--network-alias", "database", "-p", fmt.Sprintf("127.0.0.1:%d:80", port),
+		"-v", "data:/data", e.busybox, "httpd", "-f", "-p", "80", "-h", "/data")
+	for _, host := range []string{"db", "database"} {
+		if out := s.ok("run", "--rm", "--network", "appnet", e.busybox, "wget", "-qO-", "http://"+host+"/f"); out != "stored\n" {
+			t.Errorf("wget http://%s/f from another container: %q", host, out)
+		}
+	}
+	waitFor(t, "the published port", 30*time.Second, func() bool {
+		return httpBody(fmt.Sprintf("http://127.0.0.1:%d/f", port)) == "stored\n"
+	})
+	if out := s.ok("port", "db"); !strings.Contains(out, fmt.Sprintf("127.0.0.1:%d", port)) {
+		t.Errorf("docker port: %q", out)
+	}
+	if out := s.ok("network", "inspect", "--format", "{{range .Containers}}{{.Name}}{{end}}", "appnet"); strings.TrimSpace(out) != "db" {
+		t.Errorf("network inspect: containers %q, want db", out)
+	}
+	if r := s.docker(nil, "volume", "rm", "data"); r.code == 0 || !strings.Contains(r.stderr, "in use") {
+		t.Errorf("volume rm of a volume in use: exit %d, %s", r.code, r.stderr)
+	}
+	if r := s.docker(nil, "run", "--rm", "--network", "nosuchnet", e.busybox, "true"); r.code == 0 || !strings.Contains(r.stderr, "nosuchnet") {
+		t.Errorf("run on a missing network: exit %d, %s", r.code, r.stderr)
+	}
+	s.ok("rm", "-f", "db")
+	s.ok("network", "rm", "appnet")
+	s.ok("volume", "rm", "data")
+	if out := s.ok("volume", "ls", "-q"); strings.TrimSpace(out) != "" {
+		t.Errorf("volumes left: %q", out)
+	}
+	if out := e.ok("network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "appnet") {
+		t.Errorf("podbay network ls still shows appnet:\n%s", out)
+	}
+}
+
+// freeTCPPort is a port nothing listens on now.
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// httpBody is the body of a GET, "" on any error.
+func httpBody(url string) string {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	return string(b)
 }
