@@ -60,11 +60,12 @@ type Server struct {
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.busy.Add(1)
+		t0 := time.Now()
 		defer func() {
 			s.last.Store(time.Now().UnixNano())
 			s.busy.Add(-1)
+			s.Log.Debug("request", "method", r.Method, "path", r.URL.Path, "took", time.Since(t0))
 		}()
-		s.Log.Debug("request", "method", r.Method, "path", r.URL.Path)
 		path := versionPrefix.ReplaceAllString(r.URL.Path, "")
 		if err := s.route(w, r, path); err != nil {
 			writeError(w, err)

@@ -274,7 +274,7 @@ func inspectOf(c *state.Container, v *podspec.Pod, n netInfo, health string, vol
 		"Config": map[string]any{
 			"Hostname": hostname, "Domainname": "", "User": user, "AttachStdin": false, "AttachStdout": false,
 			"AttachStderr": false, "Tty": ctr.TTY, "OpenStdin": ctr.Stdin, "StdinOnce": ctr.StdinOnce,
-			"Env": envStrings(ctr), "Cmd": nonNil(cmd), "Entrypoint": ctr.Command, "Image": c.Image,
+			"Env": envStrings(ctr), "Cmd": nonNil(cmd), "Entrypoint": ctr.Command, "Image": familiar(c.Image),
 			"WorkingDir": ctr.WorkingDir, "Labels": nonNilMap(c.Labels), "ExposedPorts": exposed,
 			"StopSignal": c.StopSignal, "StopTimeout": v.TerminationGracePeriodSeconds, "Volumes": nil, "OnBuild": nil,
 		},
@@ -293,7 +293,7 @@ func summaryOf(c *state.Container, v *podspec.Pod, n netInfo, volumeDir string, 
 		ctr = &podspec.Container{}
 	}
 	return map[string]any{
-		"Id": c.ID, "Names": []string{"/" + c.Name}, "Image": c.Image, "ImageID": "sha256:" + c.ImageID,
+		"Id": c.ID, "Names": []string{"/" + c.Name}, "Image": familiar(c.Image), "ImageID": "sha256:" + c.ImageID,
 		"Command": strings.Join(c.Command, " "), "Created": c.Created.Unix(), "Ports": summaryPorts(v, ctr),
 		"Labels": nonNilMap(c.Labels), "State": dockerState(c), "Status": statusText(c, now),
 		"HostConfig":      map[string]string{"NetworkMode": networkMode(v)},

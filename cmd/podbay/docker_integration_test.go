@@ -370,6 +370,8 @@ volumes:
 // compose runs docker-compose on the project in dir against the service.
 func (s *service) compose(dir string, extraEnv []string, args ...string) result {
 	s.e.t.Helper()
+	t0 := time.Now()
+	defer func() { s.e.t.Logf("docker-compose %v: %v", args, time.Since(t0)) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker-compose", append([]string{"--no-ansi", "-p", "proj"}, args...)...)
@@ -432,7 +434,7 @@ func TestDockerCompose(t *testing.T) {
 	}
 	yamlFile := filepath.Join(dir, "proj.yaml")
 	e.ok("kube", "generate", "--compose-project", "proj", "-f", yamlFile)
-	if r := s.compose(dir, vars, "down", "-v"); r.code != 0 {
+	if r := s.compose(dir, vars, "down", "-v", "-t", "1"); r.code != 0 {
 		t.Fatalf("compose down: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if out := s.ok("ps", "-aq"); strings.TrimSpace(out) != "" {
