@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -199,7 +199,7 @@ func TestInspectGolden(t *testing.T) {
 	spec, err := podspec.FromDocker("web", podspec.DockerCreate{Image: "busybox", Cmd: []string{"httpd", "-f"}, Env: []string{"A=1"},
 		ExposedPorts: map[string]struct{}{"80/tcp": {}}, Labels: map[string]string{"app": "web"}, Tty: true, OpenStdin: true,
 		HostConfig: podspec.DockerHostConfig{NetworkMode: "appnet", Binds: []string{"data:/data", "/srv:/srv:ro"},
-			PortBindings: map[string][]podspec.DockerPortBinding{"80/tcp": {{HostIp: "127.0.0.1", HostPort: "8080"}}},
+			PortBindings:  map[string][]podspec.DockerPortBinding{"80/tcp": {{HostIp: "127.0.0.1", HostPort: "8080"}}},
 			RestartPolicy: podspec.DockerRestartPolicy{Name: "always"}, Memory: 64 << 20, NanoCpus: 5e8},
 		NetworkingConfig: podspec.DockerNetworkingConfig{EndpointsConfig: map[string]*podspec.DockerEndpoint{"appnet": {Aliases: []string{"www"}}}}})
 	if err != nil {
