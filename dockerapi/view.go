@@ -183,14 +183,6 @@ func binds(v *podspec.Pod, ctr *podspec.Container) []string {
 	return out
 }
 
-func envStrings(ctr *podspec.Container) []string {
-	out := make([]string, 0, len(ctr.Env))
-	for _, e := range ctr.Env {
-		out = append(out, e.Name+"="+e.Value)
-	}
-	return out
-}
-
 func restartName(p string) string {
 	switch p {
 	case "Always":
@@ -243,13 +235,7 @@ func inspectOf(c *state.Container, v *podspec.Pod, n netInfo, health string, vol
 	for _, p := range ctr.Ports {
 		exposed[portKey(p.ContainerPort, p.Protocol)] = struct{}{}
 	}
-	user := ctr.User
-	if user == "" && ctr.Security.RunAsUser != nil {
-		user = strconv.FormatInt(*ctr.Security.RunAsUser, 10)
-		if ctr.Security.RunAsGroup != nil {
-			user += ":" + strconv.FormatInt(*ctr.Security.RunAsGroup, 10)
-		}
-	}
+	user := ctr.UserOr("")
 	cmd := ctr.Args
 	if len(ctr.Command) == 0 && len(ctr.Args) == 0 {
 		cmd = args
@@ -274,7 +260,7 @@ func inspectOf(c *state.Container, v *podspec.Pod, n netInfo, health string, vol
 		"Config": map[string]any{
 			"Hostname": hostname, "Domainname": "", "User": user, "AttachStdin": false, "AttachStdout": false,
 			"AttachStderr": false, "Tty": ctr.TTY, "OpenStdin": ctr.Stdin, "StdinOnce": ctr.StdinOnce,
-			"Env": envStrings(ctr), "Cmd": nonNil(cmd), "Entrypoint": ctr.Command, "Image": familiar(c.Image),
+			"Env": ctr.EnvList(), "Cmd": nonNil(cmd), "Entrypoint": ctr.Command, "Image": familiar(c.Image),
 			"WorkingDir": ctr.WorkingDir, "Labels": nonNilMap(c.Labels), "ExposedPorts": exposed,
 			"StopSignal": c.StopSignal, "StopTimeout": v.TerminationGracePeriodSeconds, "Volumes": nil, "OnBuild": nil,
 		},

@@ -79,25 +79,11 @@ func startService(t *testing.T, e *env) *service {
 // docker runs the docker CLI against the service.
 func (s *service) docker(stdin []byte, args ...string) result {
 	s.e.t.Helper()
-	t0 := time.Now()
-	defer func() { s.e.t.Logf("docker %v: %v", args, time.Since(t0)) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		s.e.t.Fatalf("docker %v: %v", args, err)
-	}
-	return r
+	return runCommand(s.e.t, cmd, stdin)
 }
 
 // ok runs docker and fails the test unless it exits 0.
@@ -370,23 +356,12 @@ volumes:
 // compose runs docker-compose on the project in dir against the service.
 func (s *service) compose(dir string, extraEnv []string, args ...string) result {
 	s.e.t.Helper()
-	t0 := time.Now()
-	defer func() { s.e.t.Logf("docker-compose %v: %v", args, time.Since(t0)) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker-compose", append([]string{"--no-ansi", "-p", "proj"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config), extraEnv...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		s.e.t.Fatalf("docker-compose %v: %v", args, err)
-	}
-	return r
+	return runCommand(s.e.t, cmd, nil)
 }
 
 // TestDockerCompose: docker-compose brings the three-service project up
