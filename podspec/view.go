@@ -2,8 +2,8 @@ package podspec
 
 import (
 	"regexp"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 )
 
