@@ -445,3 +445,90 @@ func TestDockerCompose(t *testing.T) {
 	})
 	e.ok("kube", "down", yamlFile)
 }
+
+// TestDockerServiceSocket: the service's unix socket is mode 0660; the
+// service exits by itself after --time idle seconds; under socket
+// activation (LISTEN_FDS, LISTEN_PID, the socket as fd 3) it serves the
+// socket it is given, through the lean podbay's hand-over to podbay-kube.
+func TestDockerServiceSocket(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "podbay.sock")
+	cmd := exec.Command(filepath.Join(binDir, "podbay"), "--root", e.root, "--runroot", e.runroot, "system", "service", "--time", "1", "unix://"+sock)
+	cmd.Env = append(os.Environ(), e.extraEnv...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitFor(t, "the socket", 30*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 || fi.Mode()&os.ModeSocket == 0 {
+		t.Errorf("socket %v: mode %v, want a socket with mode 0660", err, fi.Mode())
+	}
+	if body := unixGet(t, sock, "/_ping"); body != "OK" {
+		t.Errorf("_ping: %q", body)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("the idle service exited with %v, want 0", err)
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("the service did not exit after 1 s without requests")
+	}
+
+	// Socket activation: the listening socket as fd 3, LISTEN_PID set by
+	// the shell that execs podbay (it keeps the shell's pid).
+	activated := filepath.Join(dir, "activated.sock")
+	l, err := net.Listen("unix", activated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ul := l.(*net.UnixListener)
+	f, err := ul.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ul.SetUnlinkOnClose(false) // the socket stays for the service
+	ul.Close()
+	cmd = exec.Command("sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"`, "sh", filepath.Join(binDir, "podbay"),
+		"--root", e.root, "--runroot", e.runroot, "system", "service", "--time", "0")
+	cmd.Env = append(os.Environ(), e.extraEnv...)
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}()
+	if body := unixGet(t, activated, "/v1.41/_ping"); body != "OK" {
+		t.Errorf("_ping on the activated socket: %q", body)
+	}
+	if _, err := os.Stat(filepath.Join(e.runroot, "podbay.sock")); err == nil {
+		t.Errorf("an activated service made a socket of its own")
+	}
+}
+
+// unixGet is the body of a GET on a unix socket ("" on error), retried
+// until the server answers or a deadline.
+func unixGet(t *testing.T, sock, path string) string {
+	t.Helper()
+	c := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	var body string
+	waitFor(t, "an answer on "+sock, 30*time.Second, func() bool {
+		resp, err := c.Get("http://podbay" + path)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return true
+	})
+	return body
+}
