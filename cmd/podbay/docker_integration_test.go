@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -532,3 +533,85 @@ func unixGet(t *testing.T, sock, path string) string {
 	})
 	return body
 }
+
+// TestDockerCLIImagesAndLifecycle: docker tag, history, save and load,
+// rmi (refused while a container uses the image); kill, restart, stats,
+// container prune; events streams what happens.
+func TestDockerCLIImagesAndLifecycle(t *testing.T) {
+	e := newEnv(t)
+	s := startService(t, e)
+	s.ok("pull", e.busybox)
+	s.ok("tag", e.busybox, "example.com/mine/box:v1")
+	if out := s.ok("images", "--format", "{{.Repository}}:{{.Tag}}"); !strings.Contains(out, "example.com/mine/box:v1") {
+		t.Errorf("images after tag:\n%s", out)
+	}
+	if out := s.ok("history", "-q", "example.com/mine/box:v1"); strings.TrimSpace(out) == "" {
+		t.Errorf("history: empty")
+	}
+	archive := filepath.Join(t.TempDir(), "box.tar")
+	s.ok("save", "-o", archive, "example.com/mine/box:v1")
+	s.ok("rmi", "example.com/mine/box:v1")
+	if out := s.ok("load", "-i", archive); !strings.Contains(out, "Loaded image") {
+		t.Errorf("load: %q", out)
+	}
+	s.ok("image", "inspect", "example.com/mine/box:v1")
+
+	events := exec.Command("docker", "events", "--format", "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}")
+	events.Env = append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config)
+	var evOut bytes.Buffer
+	var evMu sync.Mutex
+	events.Stdout = writerFunc(func(p []byte) (int, error) { evMu.Lock(); defer evMu.Unlock(); return evOut.Write(p) })
+	if err := events.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = events.Process.Kill(); _ = events.Wait() }()
+	seen := func(what ...string) func() bool { // a line with every part
+		return func() bool {
+			evMu.Lock()
+			defer evMu.Unlock()
+			for _, l := range strings.Split(evOut.String(), "\n") {
+				if !slices.ContainsFunc(what, func(w string) bool { return !strings.Contains(l, w) }) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	// The stream is up once it shows a volume made after it started.
+	waitFor(t, "the events stream", 30*time.Second, func() bool {
+		s.ok("volume", "create", "probe")
+		return seen("volume create probe")()
+	})
+
+	s.ok("run", "-d", "--name", "life", "--network", "none", e.busybox, "sleep", "1000")
+	if out := s.ok("rmi", "example.com/mine/box:v1"); !strings.Contains(out, "Untagged") { // one of two names: untagged while in use, as Docker does
+		t.Errorf("rmi of a second name: %q", out)
+	}
+	if r := s.docker(nil, "rmi", e.busybox); r.code == 0 || !strings.Contains(r.stderr, "is using") {
+		t.Errorf("rmi of an image in use: exit %d, %s", r.code, r.stderr)
+	}
+	if out := s.ok("stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", "life"); !strings.HasPrefix(out, "life ") {
+		t.Errorf("stats: %q", out)
+	}
+	s.ok("restart", "-t", "1", "life")
+	if out := s.ok("inspect", "--format", "{{.State.Status}}", "life"); strings.TrimSpace(out) != "running" {
+		t.Errorf("after restart: %q", out)
+	}
+	s.ok("kill", "life")
+	waitFor(t, "the killed container to exit", 30*time.Second, func() bool {
+		return strings.TrimSpace(s.ok("inspect", "--format", "{{.State.Status}}", "life")) == "exited"
+	})
+	if out := s.ok("container", "prune", "-f"); !strings.Contains(out, "Deleted Containers") {
+		t.Errorf("container prune: %q", out)
+	}
+	if out := s.ok("ps", "-aq"); strings.TrimSpace(out) != "" {
+		t.Errorf("prune left %q", out)
+	}
+	for _, ev := range []string{"create", "start", "die", "destroy"} {
+		waitFor(t, "the event "+ev, 30*time.Second, seen("container "+ev+" ", " life"))
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
