@@ -645,10 +645,13 @@ case_docker() {
 		tm dk pb run -d --network bridge --name "pbb-dkn-$I" "$BUSYBOX" sleep 1000
 		add dockernet.pb "$T"
 		dk pb rm -f "pbb-dk-$I" "pbb-dkn-$I" >>"$LOG" 2>&1
+		tm dk pb version
+		add dockerver.pb "$T"
 		podman_second && docker_pm
 	done
 	row "docker run -d, network none" ms docker.pb docker.pm
 	row "docker run -d, bridge network" ms dockernet.pb dockernet.pm
+	row "docker version (the client's share)" ms dockerver.pb dockerver.pm
 }
 # dk pb|pm ARGS: the docker CLI against podbay's or Podman's service
 dk() { local s=$1; shift; DOCKER_HOST=unix://$W/$s.sock DOCKER_CONFIG=$W/docker-config docker "$@"; }
@@ -658,6 +661,8 @@ docker_pm() {
 	tm dk pm run -d --network "$PM_NET" --name "pbb-dkn-$I" "$BUSYBOX" sleep 1000
 	add dockernet.pm "$T"
 	dk pm rm -f "pbb-dk-$I" "pbb-dkn-$I" >>"$LOG" 2>&1
+	tm dk pm version
+	add dockerver.pm "$T"
 }
 
 # --- clean-up ------------------------------------------------------------------

@@ -182,16 +182,19 @@ func TestDockerCLIContainers(t *testing.T) {
 	}
 }
 
-// TestDockerCLIInteractive: docker run -i passes stdin (its end closes the
-// container's, so cat ends), and docker run -it on a terminal gets a shell:
+// TestDockerCLIInteractive: docker run of an image not pulled yet pulls it,
+// docker run -i passes stdin (its end closes the container's, so cat ends),
+// and docker run -it on a terminal gets a shell:
 // what is typed runs, the terminal has the client's size, the exit code is
 // the shell's.
 func TestDockerCLIInteractive(t *testing.T) {
 	e := newEnv(t)
 	s := startService(t, e)
-	s.ok("pull", e.busybox)
+	// Not pulled: the create's 404 makes the client pull, then create again.
 	if r := s.docker([]byte("line one\nline two\n"), "run", "-i", "--rm", "--network", "none", e.busybox, "cat"); r.code != 0 || r.stdout != "line one\nline two\n" {
 		t.Errorf("run -i cat: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	} else if !strings.Contains(r.stderr, "Unable to find image") {
+		t.Errorf("run of an image not pulled: stderr %q, want the client's pull", r.stderr)
 	}
 	cmd := exec.Command("docker", "run", "-it", "--rm", "--name", "tty", e.busybox, "sh")
 	cmd.Env = append(os.Environ(), "DOCKER_HOST=unix://"+s.sock, "DOCKER_CONFIG="+s.config)
