@@ -620,7 +620,8 @@ case_kubevalidate() {
 # socket (podbay system service) and Podman's (podman system service), each
 # service started once, before the timed runs. With --network none (a
 # standalone container on both) and on a bridge network (podbay: a pod of
-# one on its default network; Podman: its CNI network).
+# one on its default network; Podman: its CNI network). The floor is the
+# docker CLI's own start-up (docker --version), in both figures.
 SERVICES=()
 case_docker() {
 	need_busybox
@@ -645,13 +646,12 @@ case_docker() {
 		tm dk pb run -d --network bridge --name "pbb-dkn-$I" "$BUSYBOX" sleep 1000
 		add dockernet.pb "$T"
 		dk pb rm -f "pbb-dk-$I" "pbb-dkn-$I" >>"$LOG" 2>&1
-		tm dk pb version
-		add dockerver.pb "$T"
+		tm docker --version
+		add docker.floor "$T"
 		podman_second && docker_pm
 	done
-	row "docker run -d, network none" ms docker.pb docker.pm
-	row "docker run -d, bridge network" ms dockernet.pb dockernet.pm
-	row "docker version (the client's share)" ms dockerver.pb dockerver.pm
+	row "docker run -d, network none" ms docker.pb docker.pm "docker --version" docker.floor
+	row "docker run -d, bridge network" ms dockernet.pb dockernet.pm "docker --version" docker.floor
 }
 # dk pb|pm ARGS: the docker CLI against podbay's or Podman's service
 dk() { local s=$1; shift; DOCKER_HOST=unix://$W/$s.sock DOCKER_CONFIG=$W/docker-config docker "$@"; }
@@ -661,8 +661,6 @@ docker_pm() {
 	tm dk pm run -d --network "$PM_NET" --name "pbb-dkn-$I" "$BUSYBOX" sleep 1000
 	add dockernet.pm "$T"
 	dk pm rm -f "pbb-dk-$I" "pbb-dkn-$I" >>"$LOG" 2>&1
-	tm dk pm version
-	add dockerver.pm "$T"
 }
 
 # --- clean-up ------------------------------------------------------------------
