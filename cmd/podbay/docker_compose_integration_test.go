@@ -225,4 +225,3 @@ func unixGet(t *testing.T, sock, path string) string {
 	})
 	return body
 }
-
