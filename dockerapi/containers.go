@@ -243,11 +243,16 @@ func (s *Server) startContainer(w http.ResponseWriter, r *http.Request, c *state
 // clients have read its output.
 func (s *Server) autoRemove(id string) {
 	ctx := context.Background()
-	c, err := s.Manager.WaitExit(ctx, id, 0)
+	if _, err := s.awaitCondition(ctx, id, "not-running"); err != nil {
+		return
+	}
+	c, err := s.Manager.Lookup(ctx, id)
 	if err != nil {
 		return
 	}
 	s.awaitAttached(id, time.Minute)
+	s.removedExits.Store(id, c.ExitCode) // for waits that see it gone (condition=removed)
+	time.AfterFunc(time.Minute, func() { s.removedExits.Delete(id) })
 	if err := s.remove(ctx, c, true); err != nil && !errors.Is(err, state.ErrNotFound) {
 		s.Log.Warn("removing an auto-remove container", "id", id, "err", err)
 		return
@@ -389,15 +394,25 @@ func (s *Server) waitContainer(w http.ResponseWriter, r *http.Request, c *state.
 	return nil
 }
 
+// waitPoll bounds how often a wait looks at the state store: it starts
+// at waitPollMin (a short run ends at once) and doubles up to waitPollMax
+// (a long one costs little).
+const (
+	waitPollMin = 10 * time.Millisecond
+	waitPollMax = 250 * time.Millisecond
+)
+
 func (s *Server) awaitCondition(ctx context.Context, id, cond string) (int, error) {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
+	poll := waitPollMin
 	code := 0
 	for {
 		c, err := s.Manager.Lookup(ctx, id)
 		switch {
-		case errors.Is(err, state.ErrNotFound):
-			return code, nil // removed
+		case errors.Is(err, state.ErrNotFound): // removed
+			if exit, ok := s.removedExits.Load(id); ok {
+				return exit.(int), nil
+			}
+			return code, nil
 		case err != nil:
 			return -1, err
 		}
@@ -416,8 +431,9 @@ func (s *Server) awaitCondition(ctx context.Context, id, cond string) (int, erro
 		select {
 		case <-ctx.Done():
 			return -1, ctx.Err()
-		case <-tick.C:
+		case <-time.After(poll):
 		}
+		poll = min(2*poll, waitPollMax)
 	}
 }
 

@@ -54,6 +54,10 @@ type Server struct {
 	last    atomic.Int64 // unix nanoseconds of the last request's end
 	attachM sync.Mutex
 	attachN map[string]int // attach streams per container id (auto-removal waits for them)
+	// removedExits are the exit codes of the containers this server
+	// auto-removed (--rm), by id, for a while: a wait for their removal
+	// may not have seen them exit.
+	removedExits sync.Map
 }
 
 // Handler returns the API's HTTP handler.
