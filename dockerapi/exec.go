@@ -5,8 +5,12 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/creack/pty"
 
 	"github.com/podbay/podbay/engine/state"
 	"github.com/podbay/podbay/pod"
@@ -33,6 +37,8 @@ type execSession struct {
 	Running     bool
 	ExitCode    *int
 	started     bool
+	master      *os.File  // the terminal's master, while an exec with a terminal runs
+	size        [2]uint16 // the last size asked for (rows, columns), for a terminal not made yet
 }
 
 // execs are the server's exec instances (Docker keeps them in its daemon;
@@ -101,7 +107,16 @@ func (s *Server) routeExec(w http.ResponseWriter, r *http.Request, rest string) 
 				"privileged": x.Config.Privileged, "user": x.Config.User}})
 		return nil
 	case "POST resize":
-		// runc relays the exec's terminal itself; its size follows runc's.
+		rows, err1 := strconv.ParseUint(r.URL.Query().Get("h"), 10, 16)
+		cols, err2 := strconv.ParseUint(r.URL.Query().Get("w"), 10, 16)
+		if err1 != nil || err2 != nil {
+			return badRequest("resize: want h and w as numbers")
+		}
+		var master *os.File
+		s.execs.update(func() { master, x.size = x.master, [2]uint16{uint16(rows), uint16(cols)} })
+		if master != nil {
+			_ = pty.Setsize(master, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)})
+		}
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
@@ -138,6 +153,9 @@ func (s *Server) startExec(w http.ResponseWriter, r *http.Request, x *execSessio
 		return err
 	}
 	defer h.close()
+	if o.Tty {
+		return s.execWithTerminal(ctx, x, o, h)
+	}
 	o.Stdout, o.Stderr = outputs(h.conn, o.Tty)
 	if !cfg.AttachStdout {
 		o.Stdout = io.Discard
@@ -167,9 +185,51 @@ func (s *Server) startExec(w http.ResponseWriter, r *http.Request, x *execSessio
 	return nil
 }
 
+// execWithTerminal runs an exec with a terminal: runc's terminal relay
+// needs a controlling terminal, which a service has not, so runc gets the
+// slave of a pseudo-terminal pair of the server's as its stdio and
+// controlling terminal, and the client's stream is copied to and from the
+// master. Exec resize sets the master's size; runc, told by SIGWINCH,
+// passes it on to the process' own terminal.
+func (s *Server) execWithTerminal(ctx context.Context, x *execSession, o pod.ExecOptions, h *hijacked) error {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return err
+	}
+	defer master.Close()
+	s.execs.update(func() {
+		x.master = master
+		if x.size[0] > 0 && x.size[1] > 0 { // asked for before the terminal existed
+			_ = pty.Setsize(master, &pty.Winsize{Rows: x.size[0], Cols: x.size[1]})
+		}
+	})
+	o.Terminal = slave
+	go func() { _, _ = io.Copy(master, h.in) }()
+	copied := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(h.conn, master) // ends with EIO once the slave is closed everywhere
+		close(copied)
+	}()
+	code, err := s.Manager.Exec(ctx, x.ContainerID, o)
+	slave.Close()
+	select {
+	case <-copied:
+	case <-time.After(drainWait):
+	}
+	s.finishExec(x, code, err)
+	if err != nil {
+		_, _ = io.WriteString(h.conn, err.Error()+"\r\n")
+	}
+	return nil
+}
+
+// drainWait bounds the wait for an exec's last output once it exited (a
+// background process of its may hold the terminal).
+const drainWait = 2 * time.Second
+
 func (s *Server) finishExec(x *execSession, code int, err error) {
 	if err != nil {
 		code = 126
 	}
-	s.execs.update(func() { x.Running, x.ExitCode = false, &code })
+	s.execs.update(func() { x.Running, x.ExitCode, x.master = false, &code, nil })
 }

@@ -247,6 +247,57 @@ func TestDockerCLIInteractive(t *testing.T) {
 		t.Fatalf("docker run -it did not end after exit; output:\n%s", out.String())
 	}
 	waitFor(t, "--rm to remove the container", 30*time.Second, func() bool { return strings.TrimSpace(s.ok("ps", "-aq")) == "" })
+
+	// docker exec -it in a running container: a terminal, the exit code.
+	s.ok("run", "-d", "--name", "box", "--network", "none", e.busybox, "sleep", "1000")
+	exec1 := exec.Command("docker", "exec", "-it", "box", "sh")
+	exec1.Env = cmd.Env
+	ptmx2, err := pty.StartWithSize(exec1, &pty.Winsize{Rows: 20, Cols: 70})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx2.Close()
+	out.Reset()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx2.Read(buf)
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if _, err := ptmx2.Write([]byte("[ -t 0 ] && echo is-a-terminal; echo $((7*6))-exec\n")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the exec's output", 60*time.Second, seen("42-exec"))
+	waitFor(t, "a terminal for the exec", 30*time.Second, seen("\nis-a-terminal"))
+	// The client sets the size right after the exec starts (API 1.41 has
+	// no size in the start request): ask again until it shows.
+	asked := 0
+	waitFor(t, "the client's terminal size", 30*time.Second, func() bool {
+		if asked++; asked%25 == 1 {
+			_, _ = ptmx2.Write([]byte("stty size\n"))
+		}
+		return seen("20 70")()
+	})
+	if _, err := ptmx2.Write([]byte("exit 6\n")); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- exec1.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 6 {
+			t.Errorf("docker exec -it: %v, want exit status 6", err)
+		}
+	case <-time.After(60 * time.Second):
+		_ = exec1.Process.Kill()
+		t.Fatalf("docker exec -it did not end")
+	}
+	s.ok("rm", "-f", "box")
 }
 
 // TestDockerCLINetworksVolumes: containers on a user network reach each
