@@ -28,9 +28,9 @@ type ExecOptions struct {
 	// in place of Stdin, Stdout and Stderr (see runtime.ExecOptions).
 	Terminal *os.File
 	Detach   bool
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
 }
 
 // Exec runs a process in a running container and returns its exit code.

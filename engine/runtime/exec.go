@@ -29,10 +29,10 @@ type ExecOptions struct {
 	// runtime relays (its stdio and controlling terminal) in place of the
 	// caller's, for a caller without a terminal (the Docker API's exec -t).
 	Terminal *os.File
-	Detach  bool   // do not wait; stdio goes to /dev/null
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	Detach   bool // do not wait; stdio goes to /dev/null
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
 
 	additionalGids []uint32 // set by resolveExecUser
 }
