@@ -259,8 +259,9 @@ func (s *Server) autoRemove(id string) {
 	}
 }
 
-// remove removes c, and its pod of one with it.
+// remove removes c, and its pod of one with it, and forgets its execs.
 func (s *Server) remove(ctx context.Context, c *state.Container, force bool) error {
+	defer s.execs.forget(c.ID)
 	if dockerPod(c) {
 		_, err := s.Manager.RemovePod(ctx, c.PodID, pod.RemovePodOptions{Force: force})
 		return err

@@ -64,6 +64,17 @@ func (e *execs) get(id string) (*execSession, bool) {
 	return x, ok
 }
 
+// forget drops the exec instances of a removed container.
+func (e *execs) forget(containerID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, x := range e.m {
+		if x.ContainerID == containerID {
+			delete(e.m, id)
+		}
+	}
+}
+
 // update changes x under the lock.
 func (e *execs) update(fn func()) {
 	e.mu.Lock()
