@@ -234,3 +234,17 @@ func TestInspectGolden(t *testing.T) {
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestExecsForget: a removed container's exec instances go, others stay.
+func TestExecsForget(t *testing.T) {
+	var e execs
+	e.put(&execSession{ID: "x1", ContainerID: "c1"})
+	e.put(&execSession{ID: "x2", ContainerID: "c2"})
+	e.forget("c1")
+	if _, ok := e.get("x1"); ok {
+		t.Error("x1 of the removed c1 is still there")
+	}
+	if _, ok := e.get("x2"); !ok {
+		t.Error("x2 of c2 went with c1")
+	}
+}
