@@ -3,7 +3,7 @@
 # bound them: bare runc, skopeo. `make bench` runs it. As root.
 #
 #   hack/bench.sh [CASE...]     cases: run pull pod rss kube kubedown kubegen kubevalidate
-#                               kubeloop (default: all, in that order)
+#                               kubeloop docker (default: all, in that order)
 #
 #   BENCH_N=5        timed iterations per case (one extra untimed warm-up first)
 #   BENCH_PODMAN=0   podbay and the floors only, even when Podman is installed
@@ -37,7 +37,7 @@ export PATH=/usr/local/go/bin:$PATH
 N=${BENCH_N:-5}
 PODBAY=${PODBAY:-$PWD/bin/podbay}
 PODMAN=${PODMAN:-podman}
-ALL_CASES=(run pull pod rss kube kubedown kubegen kubevalidate kubeloop)
+ALL_CASES=(run pull pod rss kube kubedown kubegen kubevalidate kubeloop docker)
 CASES=("$@")
 ((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
 for c in "${CASES[@]}"; do
@@ -705,12 +705,60 @@ loop_store() {
 	done
 }
 
+# 10. docker run -d through the Docker API: the docker CLI against podbay's
+# socket (podbay system service) and Podman's (podman system service), each
+# service started once, before the timed runs. With --network none (a
+# standalone container on both) and on a bridge network (podbay: a pod of
+# one on its default network; Podman: its CNI network). The floor is the
+# docker CLI's own start-up (docker --version), in both figures.
+SERVICES=()
+case_docker() {
+	need_busybox
+	need_pm_network
+	command -v docker >/dev/null || die "the docker CLI is needed (hack/install-deps.sh)"
+	mkdir -p "$W/docker-config"
+	"$PODBAY" --root "$W/pb/root" --runroot "$W/pb/run" system service --time 0 "unix://$W/pb.sock" >>"$LOG" 2>&1 &
+	SERVICES+=($!)
+	if ((HAVE_PODMAN)); then
+		"$PODMAN" --root "$W/pm/root" --runroot "$W/pm/run" system service --time 0 "unix://$W/pm.sock" >>"$LOG" 2>&1 &
+		SERVICES+=($!)
+	fi
+	local s
+	for s in pb $( ((HAVE_PODMAN)) && echo pm); do
+		for ((i = 0; i < 300; i++)); do dk "$s" version >/dev/null 2>&1 && break; sleep 0.1; done
+		dk "$s" version >>"$LOG" 2>&1 || die "the $s service does not answer"
+	done
+	for ((I = 0; I <= N; I++)); do
+		podman_first && docker_pm
+		tm dk pb run -d --network none --name "pbb-dk-$I" "$BUSYBOX" sleep 1000
+		add docker.pb "$T"
+		tm dk pb run -d --network bridge --name "pbb-dkn-$I" "$BUSYBOX" sleep 1000
+		add dockernet.pb "$T"
+		dk pb rm -f "pbb-dk-$I" "pbb-dkn-$I" >>"$LOG" 2>&1
+		tm docker --version
+		add docker.floor "$T"
+		podman_second && docker_pm
+	done
+	row "docker run -d, network none" ms docker.pb docker.pm "docker --version" docker.floor
+	row "docker run -d, bridge network" ms dockernet.pb dockernet.pm "docker --version" docker.floor
+}
+# dk pb|pm ARGS: the docker CLI against podbay's or Podman's service
+dk() { local s=$1; shift; DOCKER_HOST=unix://$W/$s.sock DOCKER_CONFIG=$W/docker-config docker "$@"; }
+docker_pm() {
+	tm dk pm run -d --network none --name "pbb-dk-$I" "$BUSYBOX" sleep 1000
+	add docker.pm "$T"
+	tm dk pm run -d --network "$PM_NET" --name "pbb-dkn-$I" "$BUSYBOX" sleep 1000
+	add dockernet.pm "$T"
+	dk pm rm -f "pbb-dk-$I" "pbb-dkn-$I" >>"$LOG" 2>&1
+}
+
 # --- clean-up ------------------------------------------------------------------
 
 cleanup() {
 	set +e
 	local d
 	[ -n "${BENCH_LOG:-}" ] && cp "$LOG" "$BENCH_LOG"
+	for d in "${SERVICES[@]}"; do kill "$d" 2>/dev/null && wait "$d" 2>/dev/null; done
 	if [ -d "$W/runc" ]; then
 		for d in $(runc --root "$W/runc" list -q 2>/dev/null); do runc --root "$W/runc" delete -f "$d"; done
 	fi

@@ -20,6 +20,8 @@ import (
 type Inventory interface {
 	PodStatusOf(ctx context.Context, ref string) (*pod.PodStatus, error)
 	Lookup(ctx context.Context, ref string) (*state.Container, error)
+	// List lists every container (ExportCompose selects by label).
+	List(ctx context.Context) ([]*state.Container, error)
 	// ImageConfig is an image's own configuration, by ID.
 	ImageConfig(ctx context.Context, id string) (*v1.Config, error)
 }

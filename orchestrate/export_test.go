@@ -40,6 +40,18 @@ func (i *inventory) Lookup(_ context.Context, ref string) (*state.Container, err
 	return nil, fmt.Errorf("container %s: %w", ref, state.ErrNotFound)
 }
 
+func (i *inventory) List(context.Context) ([]*state.Container, error) {
+	var out []*state.Container
+	seen := map[string]bool{}
+	for _, c := range i.ctrs { // under their names and IDs
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 func (i *inventory) ImageConfig(context.Context, string) (*v1.Config, error) {
 	return &v1.Config{Cmd: []string{"sh"}, Env: []string{"PATH=/bin"}}, nil
 }

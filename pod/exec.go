@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -23,10 +24,13 @@ type ExecOptions struct {
 	Workdir string
 	User    string // name or uid[:group], looked up in the container's /etc/passwd
 	Tty     bool
-	Detach  bool
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Terminal, with Tty, is a pseudo-terminal's slave the runtime relays
+	// in place of Stdin, Stdout and Stderr (see runtime.ExecOptions).
+	Terminal *os.File
+	Detach   bool
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
 }
 
 // Exec runs a process in a running container and returns its exit code.
@@ -56,7 +60,7 @@ func (m *Manager) Exec(ctx context.Context, ref string, o ExecOptions) (int, err
 	defer time.AfterFunc(execWarmHold, release).Stop()
 	defer release()
 	return m.Runtime.Exec(ctx, c.ID, runtime.ExecOptions{
-		Args: o.Args, Env: env, Cwd: o.Workdir, User: user, Tty: o.Tty, Detach: o.Detach,
+		Args: o.Args, Env: env, Cwd: o.Workdir, User: user, Tty: o.Tty, Terminal: o.Terminal, Detach: o.Detach,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 	})
 }

@@ -136,7 +136,7 @@ func (m *Manager) attachNetwork(ctx context.Context, p *state.Pod, o *podspec.Po
 	}
 	att, err := m.Networks.Attach(ctx, network.AttachOptions{
 		ContainerID: p.ID, Name: p.Name, NetNS: netns, Network: o.NetworkName(), Ports: portMappings(o.Network.Ports),
-		Aliases: []string{o.HostnameOrName()},
+		Aliases: append([]string{o.HostnameOrName()}, o.Network.Aliases...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: %w", p.Name, err)

@@ -74,7 +74,7 @@ func (m *Manager) monitorContainer(ctx context.Context, c *state.Container) (mon
 	if ctr == nil {
 		return mc, fmt.Errorf("container %s: its record holds no spec", c.Name)
 	}
-	mc.Terminal, mc.Stdin = ctr.TTY, ctr.Stdin && !ctr.TTY
+	mc.Terminal, mc.Stdin, mc.StdinOnce = ctr.TTY, ctr.Stdin && !ctr.TTY, ctr.StdinOnce
 	return m.kubeletPart(c, &view, mc), nil
 }
 

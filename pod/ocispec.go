@@ -55,11 +55,11 @@ func ociOptions(in ociInput) ([]runtime.SpecOpt, error) {
 		return nil, err
 	}
 	sec := c.Security
-	user := userOf(c, in.Image.User)
+	user := c.UserOr(in.Image.User)
 	opts := []runtime.SpecOpt{
 		runtime.WithRootfs(in.Rootfs, sec.ReadOnlyRootfs),
 		runtime.WithArgs(args...),
-		runtime.WithEnv(append(append([]string{}, in.Image.Env...), envOf(c)...)...),
+		runtime.WithEnv(append(append([]string{}, in.Image.Env...), c.EnvList()...)...),
 		runtime.WithCwd(firstNonEmpty(c.WorkingDir, in.Image.WorkingDir, "/")),
 		runtime.WithUser(in.Rootfs, user),
 		runtime.WithEtcFiles(in.Etc.hosts, in.Etc.resolv, in.Etc.hostname),
@@ -131,28 +131,6 @@ func processArgs(cfg v1.Config, c *podspec.Container) ([]string, error) {
 		return nil, fmt.Errorf("no command specified and image %q has no entrypoint or cmd", c.Image)
 	}
 	return args, nil
-}
-
-// userOf is the user a container runs as: runAsUser[:runAsGroup], else the
-// command line's --user, else the image's.
-func userOf(c *podspec.Container, image string) string {
-	sec := c.Security
-	if sec.RunAsUser == nil {
-		return firstNonEmpty(c.User, image)
-	}
-	u := strconv.FormatInt(*sec.RunAsUser, 10)
-	if sec.RunAsGroup != nil {
-		u += ":" + strconv.FormatInt(*sec.RunAsGroup, 10)
-	}
-	return u
-}
-
-func envOf(c *podspec.Container) []string {
-	out := make([]string, 0, len(c.Env))
-	for _, e := range c.Env {
-		out = append(out, e.Name+"="+e.Value)
-	}
-	return out
 }
 
 // resourceOptions are the cgroup limits: CPU and memory limits, and from

@@ -15,7 +15,26 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // TestCLIGolden translates the flags of run/create and pod create
 // (testdata/cli/NAME.json) into pods (NAME.want.json), or their errors.
 func TestCLIGolden(t *testing.T) {
-	cases, err := filepath.Glob("testdata/cli/*.json")
+	goldenPods(t, "cli", 8, func(data []byte) (Pod, error) {
+		var c struct {
+			Container *ContainerFlags
+			Pod       *PodFlags
+		}
+		if err := json.Unmarshal(data, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Container != nil {
+			return FromContainerFlags(*c.Container)
+		}
+		return FromPodFlags(*c.Pod)
+	})
+}
+
+// goldenPods runs translate on every testdata/DIR/NAME.json (there must
+// be at least least of them) and compares the pod, or the errors, with NAME.want.json.
+func goldenPods(t *testing.T, dir string, least int, translate func([]byte) (Pod, error)) {
+	t.Helper()
+	cases, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,23 +49,11 @@ func TestCLIGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var c struct {
-				Container *ContainerFlags
-				Pod       *PodFlags
-			}
-			if err := json.Unmarshal(data, &c); err != nil {
-				t.Fatal(err)
-			}
 			var out struct {
 				Pod   *Pod     `json:"pod,omitempty"`
 				Error []string `json:"error,omitempty"`
 			}
-			var p Pod
-			if c.Container != nil {
-				p, err = FromContainerFlags(*c.Container)
-			} else {
-				p, err = FromPodFlags(*c.Pod)
-			}
+			p, err := translate(data)
 			if err != nil {
 				out.Error = strings.Split(err.Error(), "\n")
 			} else {
@@ -70,7 +77,7 @@ func TestCLIGolden(t *testing.T) {
 			}
 		})
 	}
-	if n < 8 {
-		t.Fatalf("%d cases, want at least 8", n)
+	if n < least {
+		t.Fatalf("%d cases in testdata/%s, want at least %d", n, dir, least)
 	}
 }

@@ -93,6 +93,9 @@ type NetworkSpec struct {
 	Ports       []PortMapping `json:"ports,omitempty"`
 	DNS         DNSSpec       `json:"dns,omitzero"`
 	HostAliases []HostAlias   `json:"hostAliases,omitempty"`
+	// Aliases are more names that the pod's peers on its network know it
+	// by (Docker's network aliases: a Compose service's name).
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // PortMapping publishes a container port on the host.

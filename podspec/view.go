@@ -3,6 +3,7 @@ package podspec
 import (
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -119,4 +120,30 @@ func KubeName(n string) string {
 		s = "container"
 	}
 	return s
+}
+
+// EnvList is the container's environment as NAME=VALUE entries.
+func (c *Container) EnvList() []string {
+	out := make([]string, 0, len(c.Env))
+	for _, e := range c.Env {
+		out = append(out, e.Name+"="+e.Value)
+	}
+	return out
+}
+
+// UserOr is the user the container runs as: runAsUser[:runAsGroup], else
+// the command line's --user, else def (the image's).
+func (c *Container) UserOr(def string) string {
+	sec := c.Security
+	if sec.RunAsUser == nil {
+		if c.User != "" {
+			return c.User
+		}
+		return def
+	}
+	u := strconv.FormatInt(*sec.RunAsUser, 10)
+	if sec.RunAsGroup != nil {
+		u += ":" + strconv.FormatInt(*sec.RunAsGroup, 10)
+	}
+	return u
 }

@@ -160,6 +160,13 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, "podbay"), append([]string{"--root", e.root, "--runroot", e.runroot}, args...)...)
 	cmd.Env = append(os.Environ(), e.extraEnv...)
+	return runCommand(e.t, cmd, stdin)
+}
+
+// runCommand runs cmd with stdin (nil: none) and returns its output and
+// exit code; a command that cannot run fails the test.
+func runCommand(t *testing.T, cmd *exec.Cmd, stdin []byte) result {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != nil {
@@ -170,7 +177,7 @@ func (e *env) runIn(stdin []byte, args ...string) result {
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.code = ee.ExitCode()
 	} else if err != nil {
-		e.t.Fatalf("podbay %v: %v", args, err)
+		t.Fatalf("%v: %v", cmd.Args, err)
 	}
 	return r
 }

@@ -23,18 +23,27 @@ type kubeGenerateFlags struct {
 	filename    string
 	force       bool
 	annotations bool
+	compose     string
 }
 
 func newKubeGenerateCommand(g *globals, alias bool) *cobra.Command {
 	f := &kubeGenerateFlags{}
-	use := "generate [flags] POD|CONTAINER|VOLUME..."
+	use := "generate [flags] POD|CONTAINER|VOLUME... | --compose-project NAME"
 	if alias {
-		use = "kube [flags] POD|CONTAINER|VOLUME..."
+		use = "kube [flags] POD|CONTAINER|VOLUME... | --compose-project NAME"
 	}
 	cmd := &cobra.Command{
 		Use:   use,
-		Short: "Export pods, containers and volumes as Kubernetes YAML",
-		Args:  cobra.MinimumNArgs(1),
+		Short: "Export pods, containers and volumes (or a Compose project) as Kubernetes YAML",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if f.compose != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("--compose-project %q: name no pods or containers with it", f.compose)
+				}
+				return nil
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runKubeGenerate(cmd, g, args, f)
 		},
@@ -46,6 +55,8 @@ func newKubeGenerateCommand(g *globals, alias bool) *cobra.Command {
 	fl.StringVarP(&f.filename, "filename", "f", "", "write to FILE instead of stdout")
 	fl.BoolVar(&f.force, "force", false, "with -f: overwrite an existing file")
 	fl.BoolVar(&f.annotations, "podbay-annotations", false, "keep podbay's own annotations")
+	fl.StringVar(&f.compose, "compose-project", "", "export the containers of this Docker Compose project (label com.docker.compose.project):\n"+
+		"a Deployment per service, Services for their ports, ConfigMaps for small bind-mounted files, claims for named volumes")
 	return cmd
 }
 
@@ -66,7 +77,14 @@ func runKubeGenerate(cmd *cobra.Command, g *globals, args []string, f *kubeGener
 	if err != nil {
 		return err
 	}
-	pods, claims, err := e.Export(cmd.Context(), args)
+	var pods []generate.Pod
+	var claims []string
+	if f.compose != "" {
+		pods, err = e.ExportCompose(cmd.Context(), f.compose, nil)
+		f.service = true // a Compose service is reached by its name
+	} else {
+		pods, claims, err = e.Export(cmd.Context(), args)
+	}
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,13 @@ func newGenerateCommand(g *globals) *cobra.Command {
 	return handOver("generate", "Alias of kube generate: generate kube NAME")
 }
 
+// newServiceCommand hands system service (the Docker API server, which
+// links net/http's server and a JSON API) to podbay-kube, so that the lean
+// CLI's start-up stays what it was.
+func newServiceCommand(g *globals) *cobra.Command {
+	return handOver("service", "Serve the Docker Engine API on a socket (podbay system service [--time SECONDS] [URI])")
+}
+
 func handOver(use, short string) *cobra.Command {
 	return &cobra.Command{
 		Use:                use,

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -105,20 +104,7 @@ func validateRun(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
 	dir := t.TempDir()
 	full := append([]string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run")}, args...)
-	cmd := exec.Command(filepath.Join(binDir, "podbay"), full...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("podbay %v: %v", args, err)
-	}
-	return r
+	return runCommand(t, exec.Command(filepath.Join(binDir, "podbay"), full...), stdin)
 }
 
 // validateWant runs podbay kube validate and checks the exit status.

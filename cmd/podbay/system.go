@@ -28,7 +28,7 @@ func newVersionCommand() *cobra.Command {
 
 func newSystemCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "system", Short: "Manage podbay itself"}
-	cmd.AddCommand(newInfoCommand(g), newPruneCommand(g), newResetCommand(g))
+	cmd.AddCommand(newInfoCommand(g), newPruneCommand(g), newResetCommand(g), newServiceCommand(g))
 	return cmd
 }
 

@@ -161,6 +161,21 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// TestReadOffset starts at a byte offset: the first byte of the entries a
+// container's next run writes (an attach reads from there).
+func TestReadOffset(t *testing.T) {
+	path := writeLog(t, "stdout:old", "stderr:older", "stdout:new", "stderr:P:e", "stderr:rr")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := strings.Index(string(data), "2026-01-02T03:04:02Z")
+	out, errs := read(t, path, ReadOptions{Tail: AllLines, Offset: int64(off)})
+	if out != "new\n" || errs != "err\n" {
+		t.Errorf("from offset %d: stdout %q stderr %q, want \"new\\n\" \"err\\n\"", off, out, errs)
+	}
+}
+
 func TestReadTimestampsJoinPartials(t *testing.T) {
 	path := writeLog(t, "stdout:P:x", "stdout:y")
 	if out, _ := read(t, path, ReadOptions{Tail: AllLines, Timestamps: true}); out != "2026-01-02T03:04:00Z xy\n" {

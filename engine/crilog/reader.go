@@ -21,6 +21,9 @@ type ReadOptions struct {
 	// Until, while following, reports that no more entries will come (the
 	// container has exited); Read then drains the file and returns.
 	Until func() bool
+	// Offset starts reading at this byte of the file (a position an
+	// earlier Size gave: the start of the next run's output).
+	Offset int64
 }
 
 // Entry is one parsed log entry.
@@ -78,6 +81,11 @@ func Read(ctx context.Context, path string, opts ReadOptions, stdout, stderr io.
 		return fmt.Errorf("reading log: %w", err)
 	}
 	defer f.Close()
+	if opts.Offset > 0 {
+		if _, err := f.Seek(opts.Offset, io.SeekStart); err != nil {
+			return fmt.Errorf("reading log: %w", err)
+		}
+	}
 	p := &printer{opts: opts, skip: skip, out: map[string]io.Writer{Stdout: stdout, Stderr: stderr}}
 	var w *watcher
 	if opts.Follow {

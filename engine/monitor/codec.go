@@ -63,6 +63,9 @@ func encodeConfig(cfg *Config) ([]byte, error) {
 		if c.Terminal {
 			put("terminal", "true")
 		}
+		if c.StdinOnce {
+			put("stdinOnce", "true")
+		}
 		put("restart", c.Restart)
 		put("cgroup", c.Cgroup)
 		encodeKubelet(put, &c)
@@ -138,6 +141,8 @@ func (cfg *Config) set(key, value string) error {
 		c.Stdin = value == "true"
 	case "terminal":
 		c.Terminal = value == "true"
+	case "stdinOnce":
+		c.StdinOnce = value == "true"
 	case "restart":
 		c.Restart = value
 	case "cgroup":

@@ -35,7 +35,10 @@ type Container struct {
 	Rootfs   string `json:"rootfs,omitempty"`   // unmounted after exit when set
 	Stdin    bool   `json:"stdin,omitempty"`    // keep an open stdin pipe
 	Terminal bool   `json:"terminal,omitempty"` // the process has a terminal (spec process.terminal): output through a pty
-	Restart  string `json:"restart,omitempty"`  // Always, OnFailure or Never (""); see RequestStop
+	// StdinOnce closes the stdin pipe when an attached client ends its
+	// input (Docker's StdinOnce); otherwise it stays open for the next.
+	StdinOnce bool   `json:"stdinOnce,omitempty"`
+	Restart   string `json:"restart,omitempty"` // Always, OnFailure or Never (""); see RequestStop
 	// Cgroup is the container's cgroups path, set when the runtime is runc
 	// and the container has its own PID namespace and no hooks: then, once
 	// it has exited, the monitor deletes it by removing its cgroups and

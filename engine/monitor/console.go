@@ -100,7 +100,7 @@ func (c *container) startConsoleCopy(master *os.File) error {
 		master.Close()
 		return fmt.Errorf("opening log: %w", err)
 	}
-	c.log, c.readers, c.stdin = logFile, []*os.File{master}, nil
+	c.log, c.readers, c.stdin, c.console = logFile, []*os.File{master}, nil, master
 	c.copying.Add(1)
 	go c.copy(master, crilog.NewWriter(logFile).Stream(crilog.Stdout))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ type container struct {
 	startedAt time.Time
 	log       *os.File
 	stdin     *os.File // the monitor's end, kept open when Stdin is set
+	console   *os.File // the terminal's master, with Terminal
+	attach    *attachListener
+	in        atomic.Pointer[os.File] // where the attach socket writes stdin
 	readers   []*os.File
 	copying   sync.WaitGroup
 
@@ -108,6 +112,18 @@ func (c *container) start(ctx context.Context) error {
 		c.deleteRuntime(ctx)
 		c.closeStdio()
 		return fmt.Errorf("starting container %q: reading its pid: %w", id, err)
+	}
+	return c.listenAttachOrStop(ctx)
+}
+
+// listenAttachOrStop opens c's attach socket; a failure stops the
+// container it has just started.
+func (c *container) listenAttachOrStop(ctx context.Context) error {
+	if err := c.listenAttach(); err != nil {
+		_ = syscall.Kill(c.pid, syscall.SIGKILL)
+		c.deleteRuntime(ctx)
+		c.closeStdio()
+		return fmt.Errorf("starting container %q: %w", c.spec.ID, err)
 	}
 	return nil
 }
@@ -197,6 +213,7 @@ func (c *container) copy(r *os.File, w *crilog.StreamWriter) {
 
 // closeStdio waits (bounded) for the output to drain, then closes everything.
 func (c *container) closeStdio() {
+	c.closeAttach()
 	drained := make(chan struct{})
 	go func() { c.copying.Wait(); close(drained) }()
 	select {
@@ -214,6 +231,7 @@ func (c *container) closeStdio() {
 	if c.stdin != nil {
 		c.stdin.Close()
 	}
+	c.console = nil
 	if c.log != nil {
 		c.log.Close()
 	}
@@ -304,5 +322,5 @@ func (c *container) startWithTerminal(ctx context.Context) error {
 		c.closeStdio()
 		return fmt.Errorf("starting container %q: %w", id, err)
 	}
-	return nil
+	return c.listenAttachOrStop(ctx)
 }

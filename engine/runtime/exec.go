@@ -25,10 +25,14 @@ type ExecOptions struct {
 	Cwd     string
 	User    string // "name|uid[:group|gid]", names looked up in the container's rootfs
 	Tty     bool   // foreground: the runtime allocates a pty and relays the caller's stdio
-	Detach  bool   // do not wait; stdio goes to /dev/null
-	Stdin   io.Reader
-	Stdout  io.Writer
-	Stderr  io.Writer
+	// Terminal, with Tty, is the slave of a pseudo-terminal pair that the
+	// runtime relays (its stdio and controlling terminal) in place of the
+	// caller's, for a caller without a terminal (the Docker API's exec -t).
+	Terminal *os.File
+	Detach   bool // do not wait; stdio goes to /dev/null
+	Stdin    io.Reader
+	Stdout   io.Writer
+	Stderr   io.Writer
 
 	additionalGids []uint32 // set by resolveExecUser
 }
@@ -82,7 +86,10 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts ExecOptions) (int, e
 		return -1, err
 	}
 	cmd := &cmdexec.Cmd{Path: r.path, Args: argv}
-	if !opts.Detach {
+	switch {
+	case opts.Tty && opts.Terminal != nil && !opts.Detach:
+		cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.ControllingTerminal = opts.Terminal, opts.Terminal, opts.Terminal, true
+	case !opts.Detach:
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
 	}
 	runErr := r.cmds.Run(ctx, cmd)

@@ -24,6 +24,10 @@ type Cmd struct {
 	// WaitDelay bounds the wait for stdio copies once the process exited
 	// or ctx ended (a background child holding the output); 0: unbounded.
 	WaitDelay time.Duration
+	// ControllingTerminal starts the process in a session of its own with
+	// Stdin, a terminal (an *os.File), as its controlling terminal: what
+	// `runc exec -t` in the foreground needs from a caller that has none.
+	ControllingTerminal bool
 }
 
 // String is the command line: the binary's base name and the arguments.

@@ -54,7 +54,11 @@ func run(ctx context.Context, c *Cmd) error {
 	files, err := s.open(c)
 	if err == nil {
 		var p *os.Process
-		p, err = os.StartProcess(path, append([]string{c.Path}, c.Args...), &os.ProcAttr{Files: files, Env: Environ()})
+		attr := &os.ProcAttr{Files: files, Env: Environ()}
+		if c.ControllingTerminal {
+			attr.Sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		}
+		p, err = os.StartProcess(path, append([]string{c.Path}, c.Args...), attr)
 		if err == nil {
 			return s.wait(ctx, p, c.WaitDelay)
 		}

@@ -59,15 +59,28 @@ func (g *generator) derivePod(p *Pod) *corev1.Pod {
 	return out
 }
 
-// addPublished declares, on the first container, the published ports no container declares.
+// addPublished gives the declared ports their published host port and
+// declares, on the first container, the published ports no container
+// declares.
 func addPublished(s *podspec.Pod, cs []corev1.Container) {
 	if len(cs) == 0 {
 		return
 	}
+	published := map[string]podspec.PortMapping{}
+	for _, m := range s.Network.Ports {
+		if _, ok := published[portKey(m.ContainerPort, m.Protocol)]; !ok {
+			published[portKey(m.ContainerPort, m.Protocol)] = m
+		}
+	}
 	declared := map[string]bool{}
-	for _, c := range s.Containers {
-		for _, cp := range c.Ports {
-			declared[portKey(cp.ContainerPort, cp.Protocol)] = true
+	for i := range cs {
+		for j := range cs[i].Ports {
+			cp := &cs[i].Ports[j]
+			key := portKey(uint16(cp.ContainerPort), string(cp.Protocol))
+			if m, ok := published[key]; ok && cp.HostPort == 0 && !declared[key] {
+				cp.HostPort, cp.HostIP = int32(m.HostPort), m.HostIP
+			}
+			declared[key] = true
 		}
 	}
 	for _, m := range s.Network.Ports {
