@@ -71,7 +71,7 @@ func (j ManagerJobs) StartController(ctx context.Context, name string) error {
 
 // New wires an Engine to the real pod manager, volume store and state store.
 func New(m *pod.Manager, vs *volume.Store, startJob func(ctx context.Context, name string) error) *Engine {
-	return &Engine{Pods: m, Images: m, Services: m, Volumes: vs, Objects: StateObjects{Store: m.State},
+	return &Engine{Pods: m, Images: m, Services: m.Services(), Volumes: vs, Objects: StateObjects{Store: m.State},
 		Jobs: ManagerJobs{Manager: m, Start: startJob}, Inventory: managerInventory{m}, States: managerStates{m}, Log: m.Log}
 }
 

@@ -29,7 +29,7 @@ func (e *Engine) Down(ctx context.Context, p *play.Play, o DownOptions) error {
 	wg.Wait()
 	errs = append(errs, podErrs...)
 	if len(p.Services) > 0 {
-		errs = append(errs, e.Services.SyncServices(ctx))
+		errs = append(errs, e.Services.Sync(ctx))
 	}
 	errs = append(errs, e.forgetObjects(ctx, p, o.Force))
 	if o.Force {
@@ -51,7 +51,7 @@ func (e *Engine) Down(ctx context.Context, p *play.Play, o DownOptions) error {
 func (e *Engine) unregisterServices(ctx context.Context, p *play.Play) error {
 	var errs []error
 	for _, s := range p.Services {
-		errs = append(errs, e.Services.DeleteService(ctx, s.Namespace, s.Name))
+		errs = append(errs, e.Services.Delete(ctx, s.Namespace, s.Name))
 	}
 	return errors.Join(errs...)
 }

@@ -28,10 +28,10 @@ type Images interface {
 
 // Services records Services and brings the pods' names and rules up to date.
 type Services interface {
-	Services(ctx context.Context) ([]pod.Service, error)
-	PutServices(ctx context.Context, svcs []pod.Service) ([]pod.Service, error)
-	DeleteService(ctx context.Context, namespace, name string) error
-	SyncServices(ctx context.Context) error
+	List(ctx context.Context) ([]pod.Service, error)
+	Put(ctx context.Context, svcs []pod.Service) ([]pod.Service, error)
+	Delete(ctx context.Context, namespace, name string) error
+	Sync(ctx context.Context) error
 }
 
 // Volumes holds named volumes (the claims' storage).

@@ -135,13 +135,13 @@ func (w *world) PullAll(_ context.Context, imgs []pod.ImagePull, _ image.PullOpt
 	return nil
 }
 
-func (w *world) Services(context.Context) ([]pod.Service, error) {
+func (w *world) List(context.Context) ([]pod.Service, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Collect(maps.Values(w.services)), nil
 }
 
-func (w *world) PutServices(_ context.Context, svcs []pod.Service) ([]pod.Service, error) {
+func (w *world) Put(_ context.Context, svcs []pod.Service) ([]pod.Service, error) {
 	if err := w.fail("services"); err != nil {
 		return nil, err
 	}
@@ -153,14 +153,14 @@ func (w *world) PutServices(_ context.Context, svcs []pod.Service) ([]pod.Servic
 	return svcs, nil
 }
 
-func (w *world) DeleteService(_ context.Context, ns, name string) error {
+func (w *world) Delete(_ context.Context, ns, name string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.services, ns+"/"+name)
 	return nil
 }
 
-func (w *world) SyncServices(context.Context) error {
+func (w *world) Sync(context.Context) error {
 	w.mu.Lock()
 	w.syncs++
 	w.mu.Unlock()

@@ -60,7 +60,7 @@ func (e *Engine) Play(ctx context.Context, p *play.Play, o PlayOptions) (res *Re
 	if err := e.playPods(ctx, p, o.Pod, rec); err != nil {
 		return nil, err
 	}
-	if err := e.Services.SyncServices(ctx); err != nil {
+	if err := e.Services.Sync(ctx); err != nil {
 		return nil, err
 	}
 	if err := e.recordObjects(ctx, p, rec); err != nil {
@@ -107,7 +107,7 @@ func (e *Engine) registerServices(ctx context.Context, p *play.Play, rec *Record
 	if len(p.Services) == 0 {
 		return nil
 	}
-	before, err := e.Services.Services(ctx)
+	before, err := e.Services.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (e *Engine) registerServices(ctx context.Context, p *play.Play, rec *Record
 		had[s.Namespace+"/"+s.Name] = true
 	}
 	svcs := servicesOf(p)
-	if _, err := e.Services.PutServices(ctx, svcs); err != nil {
+	if _, err := e.Services.Put(ctx, svcs); err != nil {
 		return err
 	}
 	for _, s := range svcs {

@@ -51,12 +51,12 @@ func (e *Engine) undo(ctx context.Context, r *Record) error {
 	errs = append(errs, e.downPlayed(ctx, r.Pods))
 	for i := len(r.Services) - 1; i >= 0; i-- {
 		s := r.Services[i]
-		if err := e.Services.DeleteService(ctx, s.Namespace, s.Name); err != nil {
+		if err := e.Services.Delete(ctx, s.Namespace, s.Name); err != nil {
 			errs = append(errs, fmt.Errorf("undo: service %s/%s: %w", s.Namespace, s.Name, err))
 		}
 	}
 	if len(r.Services) > 0 || len(r.Pods) > 0 {
-		errs = append(errs, e.Services.SyncServices(ctx))
+		errs = append(errs, e.Services.Sync(ctx))
 	}
 	for i := len(r.Volumes) - 1; i >= 0; i-- {
 		if err := e.Volumes.Remove(ctx, r.Volumes[i]); err != nil {

@@ -14,8 +14,11 @@ import (
 )
 
 // podEtc are the files every container of a pod shares.
-func (m *Manager) podEtc(podID string) etcFiles {
-	dir := m.podRunDir(podID)
+func (m *Manager) podEtc(podID string) etcFiles { return podEtcIn(m.Runroot, podID) }
+
+// podEtcIn are the /etc files of pod podID under runroot.
+func podEtcIn(runroot, podID string) etcFiles {
+	dir := filepath.Join(runroot, "pods", podID)
 	return etcFiles{hosts: filepath.Join(dir, "hosts"), resolv: filepath.Join(dir, "resolv.conf"), hostname: filepath.Join(dir, "hostname")}
 }
 
@@ -60,7 +63,7 @@ func (m *Manager) writePodEtc(ctx context.Context, p *state.Pod, o *podspec.Pod,
 	if !onNetwork(o) {
 		return nil
 	}
-	return m.refreshPeerHosts(ctx, o.NetworkName())
+	return m.Services().refreshPeerHosts(ctx, o.NetworkName())
 }
 
 func podResolvConf(o *podspec.Pod) (string, error) {
@@ -117,19 +120,19 @@ func writeInPlace(path string, data []byte) error {
 // refreshPeerHosts rewrites the hosts file of every pod on a network: its
 // own base, then one line for each other pod, under a lock so concurrent
 // starts do not interleave.
-func (m *Manager) refreshPeerHosts(ctx context.Context, net string) error {
-	unlock, err := lockPath(filepath.Join(m.Runroot, "pods", ".hosts.lock"))
+func (sv *Services) refreshPeerHosts(ctx context.Context, net string) error {
+	unlock, err := lockPath(filepath.Join(sv.Runroot, "pods", ".hosts.lock"))
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	peers, err := m.Networks.Peers(ctx, net)
+	peers, err := sv.Networks.Peers(ctx, net)
 	if err != nil {
 		return err
 	}
 	sort.Slice(peers, func(i, j int) bool { return peers[i].Name < peers[j].Name })
 	for _, self := range peers {
-		f := m.podEtc(self.ContainerID)
+		f := podEtcIn(sv.Runroot, self.ContainerID)
 		base, err := os.ReadFile(f.hosts + ".base")
 		if err != nil {
 			continue // a pod of another root, or one being torn down

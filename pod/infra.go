@@ -19,8 +19,12 @@ import (
 )
 
 // netnsPath is where a pod's network namespace is bind-mounted.
-func (m *Manager) netnsPath(podID string) string {
-	return filepath.Join(network.NetNSDir(m.Runroot), podID)
+func (m *Manager) netnsPath(podID string) string { return netnsPathIn(m.Runroot, podID) }
+
+// netnsPathIn is where pod podID's network namespace is bind-mounted under
+// runroot.
+func netnsPathIn(runroot, podID string) string {
+	return filepath.Join(network.NetNSDir(runroot), podID)
 }
 
 // ensureInfra starts a pod's infra (network first) unless it runs. The
@@ -154,7 +158,7 @@ func (m *Manager) teardownNetwork(ctx context.Context, p *state.Pod, o *podspec.
 	}
 	errs = append(errs, m.host().RemoveNetNS(m.netnsPath(p.ID)))
 	if onNetwork(o) {
-		errs = append(errs, m.refreshPeerHosts(ctx, o.NetworkName()))
+		errs = append(errs, m.Services().refreshPeerHosts(ctx, o.NetworkName()))
 	}
 	return errors.Join(errs...)
 }

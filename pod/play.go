@@ -57,7 +57,7 @@ func (m *Manager) PlayPod(ctx context.Context, spec podspec.Pod, o PlayOptions) 
 		if err := errors.Join(infraErr, <-created); err != nil {
 			return nil, err
 		}
-		if err := m.SyncPodServices(ctx, p.ID); err != nil {
+		if err := m.Services().SyncPod(ctx, p.ID); err != nil {
 			return nil, err
 		}
 		return played, m.startPlayedContainers(ctx, played)
@@ -66,7 +66,7 @@ func (m *Manager) PlayPod(ctx context.Context, spec podspec.Pod, o PlayOptions) 
 		return nil, err
 	}
 	ip, _ := m.PodIP(ctx, st)
-	fields, err := m.ServiceFields(ctx)
+	fields, err := m.Services().Fields(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (m *Manager) PlayPod(ctx context.Context, spec podspec.Pod, o PlayOptions) 
 		fields[k] = v
 	}
 	spec.ResolveRuntime(fields)
-	if err := m.SyncPodServices(ctx, p.ID); err != nil {
+	if err := m.Services().SyncPod(ctx, p.ID); err != nil {
 		return nil, err
 	}
 	if err := m.createPlayedContainers(ctx, p, &spec, o, played); err != nil {

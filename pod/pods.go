@@ -201,7 +201,7 @@ func (m *Manager) StartPod(ctx context.Context, ref string) (*PodStatus, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := m.SyncServices(ctx); err != nil {
+	if err := m.Services().Sync(ctx); err != nil {
 		return nil, err
 	}
 	return m.PodStatusOf(ctx, st.Pod.ID)
@@ -241,7 +241,7 @@ func (m *Manager) StopPod(ctx context.Context, ref string, o StopOptions) (*PodS
 	if err := m.stopInfra(ctx, st); err != nil {
 		return nil, err
 	}
-	if err := m.SyncServices(ctx); err != nil {
+	if err := m.Services().Sync(ctx); err != nil {
 		return nil, err
 	}
 	return m.PodStatusOf(ctx, st.Pod.ID)
@@ -325,7 +325,7 @@ func (m *Manager) RemovePod(ctx context.Context, ref string, o RemovePodOptions)
 		}
 		return err
 	}))
-	errs = append(errs, m.SyncServices(ctx))
+	errs = append(errs, m.Services().Sync(ctx))
 	m.Log.Debug("pod removed", "pod", st.Pod.Name, "took", time.Since(t0))
 	return st, errors.Join(errs...)
 }

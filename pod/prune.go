@@ -139,7 +139,7 @@ func (m *Manager) Reset(ctx context.Context) error {
 	if err := m.pruneStrays(ctx, map[string]bool{}); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, m.RemoveHostServices(ctx))
+	errs = append(errs, m.Services().RemoveHost(ctx))
 	if m.Networks != nil {
 		// Networks' iptables rules and bridges live outside the roots.
 		errs = append(errs, m.Networks.RemoveAll(ctx))

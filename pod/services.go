@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/podbay/podbay/engine/state"
+	"github.com/podbay/podbay/engine/svcproxy"
 )
 
 // Service types, as Kubernetes names them.
@@ -29,6 +30,48 @@ var ServiceRange = netip.MustParsePrefix("10.96.0.0/16")
 
 // nodePortMin and nodePortMax bound allocated node ports, as in Kubernetes.
 const nodePortMin, nodePortMax = 30000, 32767
+
+// Services keeps the recorded Services and brings every pod's view of them
+// up to date: names in its hosts file, the cluster search path, and the
+// rules behind each cluster IP and node port. It reads the pods through
+// Pods and programs rules through Rules, so it is a concern of its own;
+// Manager.Services gives the one over a manager's pods.
+type Services struct {
+	State         *state.Store
+	Root, Runroot string
+	Networks      Networks
+	Host          Host
+	Pods          ServicePods
+	// Rules programs the nat rules (default: iptables through svcproxy).
+	Rules ServiceRules
+}
+
+// ServicePods is what Services need of the pods.
+type ServicePods interface {
+	PodStatuses(ctx context.Context) ([]*PodStatus, error)
+	ContainerReady(c *state.Container) bool
+}
+
+// ServiceRules programs a table of Service rules (in a pod's network
+// namespace, or node ports on the host).
+type ServiceRules interface {
+	Apply(ctx context.Context, t svcproxy.Table, ports []svcproxy.Port) error
+	Remove(ctx context.Context, t svcproxy.Table) error
+}
+
+// iptablesRules are svcproxy's tables, in iptables.
+type iptablesRules struct{}
+
+func (iptablesRules) Apply(ctx context.Context, t svcproxy.Table, ports []svcproxy.Port) error {
+	return t.Apply(ctx, ports)
+}
+func (iptablesRules) Remove(ctx context.Context, t svcproxy.Table) error { return t.Remove(ctx) }
+
+// Services are the manager's Services, over its pods.
+func (m *Manager) Services() *Services {
+	return &Services{State: m.State, Root: m.Root, Runroot: m.Runroot, Networks: m.Networks, Host: m.host(), Pods: m,
+		Rules: iptablesRules{}}
+}
 
 // serviceKind is the state object kind of Services.
 const serviceKind = "kube-service"
@@ -74,9 +117,9 @@ func (s *Service) hostPorts(p ServicePort) []int {
 // PutServices records Services, allocating each a cluster IP and node ports
 // (a Service played again keeps its own), in one transaction. Host ports in
 // use by another Service or by a listener on the host are refused.
-func (m *Manager) PutServices(ctx context.Context, svcs []Service) ([]Service, error) {
+func (sv *Services) Put(ctx context.Context, svcs []Service) ([]Service, error) {
 	out := make([]Service, len(svcs))
-	err := m.State.Update(ctx, func(tx *state.Tx) error {
+	err := sv.State.Update(ctx, func(tx *state.Tx) error {
 		all, err := servicesIn(tx)
 		if err != nil {
 			return err
@@ -107,16 +150,16 @@ func (m *Manager) PutServices(ctx context.Context, svcs []Service) ([]Service, e
 }
 
 // DeleteService forgets a Service; a missing one is not an error.
-func (m *Manager) DeleteService(ctx context.Context, namespace, name string) error {
-	return m.State.Update(ctx, func(tx *state.Tx) error {
+func (sv *Services) Delete(ctx context.Context, namespace, name string) error {
+	return sv.State.Update(ctx, func(tx *state.Tx) error {
 		return tx.DeleteObject(serviceKind, namespace+"/"+name)
 	})
 }
 
 // Services lists the recorded Services, sorted by namespace and name.
-func (m *Manager) Services(ctx context.Context) ([]Service, error) {
+func (sv *Services) List(ctx context.Context) ([]Service, error) {
 	var all map[string]Service
-	err := m.State.View(ctx, func(tx *state.Tx) error {
+	err := sv.State.View(ctx, func(tx *state.Tx) error {
 		var err error
 		all, err = servicesIn(tx)
 		return err
@@ -134,8 +177,8 @@ func (m *Manager) Services(ctx context.Context) ([]Service, error) {
 
 // ServiceFields returns the runtime fields "service:<namespace>/<name>" ->
 // cluster IP, for Spec.ResolveRuntime (service link variables).
-func (m *Manager) ServiceFields(ctx context.Context) (map[string]string, error) {
-	svcs, err := m.Services(ctx)
+func (sv *Services) Fields(ctx context.Context) (map[string]string, error) {
+	svcs, err := sv.List(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -19,28 +19,28 @@ import (
 // search path in resolv.conf and the nat rules behind each cluster IP; and
 // publishes node ports on the host. Run it whenever a pod or Service comes,
 // goes or changes readiness.
-func (m *Manager) SyncServices(ctx context.Context) error { return m.syncServices(ctx, "") }
+func (sv *Services) Sync(ctx context.Context) error { return sv.syncServices(ctx, "") }
 
 // SyncPodServices prepares one pod that is about to start its containers:
 // its names and rules for the Services as they are now.
-func (m *Manager) SyncPodServices(ctx context.Context, podID string) error {
-	return m.syncServices(ctx, podID)
+func (sv *Services) SyncPod(ctx context.Context, podID string) error {
+	return sv.syncServices(ctx, podID)
 }
 
-func (m *Manager) syncServices(ctx context.Context, only string) error {
-	unlock, err := m.lockServices()
+func (sv *Services) syncServices(ctx context.Context, only string) error {
+	unlock, err := sv.lockServices()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	svcs, err := m.Services(ctx)
+	svcs, err := sv.List(ctx)
 	if err != nil {
 		return err
 	}
-	if len(svcs) == 0 && !m.servicesApplied() {
+	if len(svcs) == 0 && !sv.servicesApplied() {
 		return nil // the common case: no Service, nothing to undo
 	}
-	pods, err := m.servicePods(ctx)
+	pods, err := sv.servicePods(ctx)
 	if err != nil {
 		return err
 	}
@@ -52,31 +52,31 @@ func (m *Manager) syncServices(ctx context.Context, only string) error {
 			continue
 		}
 		nets[p.st.Spec.NetworkName()] = true
-		errs = append(errs, m.syncPod(ctx, p, svcs, eps))
+		errs = append(errs, sv.syncPod(ctx, p, svcs, eps))
 	}
 	for n := range nets {
-		errs = append(errs, m.refreshPeerHosts(ctx, n))
+		errs = append(errs, sv.refreshPeerHosts(ctx, n))
 	}
 	if only == "" {
-		errs = append(errs, m.syncHostPorts(ctx, svcs, eps))
+		errs = append(errs, sv.syncHostPorts(ctx, svcs, eps))
 	}
 	return errors.Join(errs...)
 }
 
 // hostMarker exists while this root has node port rules on the host.
-func (m *Manager) hostMarker() string { return filepath.Join(m.Runroot, "pods", ".services-host") }
+func (sv *Services) hostMarker() string { return filepath.Join(sv.Runroot, "pods", ".services-host") }
 
 // servicesApplied reports whether an earlier sync left anything to undo.
-func (m *Manager) servicesApplied() bool {
-	if _, err := os.Stat(m.hostMarker()); err == nil {
+func (sv *Services) servicesApplied() bool {
+	if _, err := os.Stat(sv.hostMarker()); err == nil {
 		return true
 	}
-	found, _ := filepath.Glob(filepath.Join(m.Runroot, "pods", "*", "hosts.services"))
+	found, _ := filepath.Glob(filepath.Join(sv.Runroot, "pods", "*", "hosts.services"))
 	return len(found) > 0
 }
 
-func (m *Manager) lockServices() (func(), error) {
-	return lockPath(filepath.Join(m.Runroot, "pods", ".services.lock"))
+func (sv *Services) lockServices() (func(), error) {
+	return lockPath(filepath.Join(sv.Runroot, "pods", ".services.lock"))
 }
 
 // servicePod is a pod as Services see it.
@@ -88,8 +88,8 @@ type servicePod struct {
 	ready     bool
 }
 
-func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
-	sts, err := m.PodStatuses(ctx)
+func (sv *Services) servicePods(ctx context.Context) ([]servicePod, error) {
+	sts, err := sv.Pods.PodStatuses(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 			continue
 		}
 		seen[n] = true
-		atts, err := m.Networks.Attachments(ctx, n)
+		atts, err := sv.Networks.Attachments(ctx, n)
 		if err != nil {
 			continue // a network removed under us: its pods have no address
 		}
@@ -118,7 +118,7 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 		if st.Infra != nil && st.Infra.State == state.StateRunning && onNetwork(&st.Spec) {
 			p.ip = ips[st.Pod.ID]
 		}
-		p.ready = p.ip != "" && m.podReady(st)
+		p.ready = p.ip != "" && sv.podReady(st)
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].st.Pod.Name < out[j].st.Pod.Name })
@@ -127,14 +127,14 @@ func (m *Manager) servicePods(ctx context.Context) ([]servicePod, error) {
 
 // podReady: every app container runs and, where the monitor reports
 // readiness (<runroot>/containers/<id>/ready), is ready.
-func (m *Manager) podReady(st *PodStatus) bool {
+func (sv *Services) podReady(st *PodStatus) bool {
 	apps := 0
 	for _, c := range st.Containers {
 		if isInit(c) {
 			continue
 		}
 		apps++
-		if c.State != state.StateRunning || !m.ContainerReady(c) {
+		if c.State != state.StateRunning || !sv.Pods.ContainerReady(c) {
 			return false
 		}
 	}
@@ -242,39 +242,39 @@ func proxyPorts(s Service, eps []endpoint, host bool) []svcproxy.Port {
 
 // syncPod writes one pod's service names and search path and programs its
 // namespace; a pod never touched by Services costs nothing while none exist.
-func (m *Manager) syncPod(ctx context.Context, p servicePod, svcs []Service, eps map[string][]endpoint) error {
-	path := m.netnsPath(p.st.Pod.ID)
-	if !m.host().IsNetNS(path) {
+func (sv *Services) syncPod(ctx context.Context, p servicePod, svcs []Service, eps map[string][]endpoint) error {
+	path := netnsPathIn(sv.Runroot, p.st.Pod.ID)
+	if !sv.Host.IsNetNS(path) {
 		return nil // stopped or removed under us
 	}
-	section := m.podEtc(p.st.Pod.ID).hosts + ".services"
+	section := podEtcIn(sv.Runroot, p.st.Pod.ID).hosts + ".services"
 	table := svcproxy.Table{NetNS: path}
 	if len(svcs) == 0 {
 		if _, err := os.Stat(section); os.IsNotExist(err) {
 			return nil
 		}
-		return errors.Join(os.Remove(section), table.Remove(ctx))
+		return errors.Join(os.Remove(section), sv.Rules.Remove(ctx, table))
 	}
 	if err := writeInPlace(section, []byte(servicesHosts(p.namespace, svcs, eps))); err != nil {
 		return err
 	}
-	if err := m.clusterSearch(p); err != nil {
+	if err := sv.clusterSearch(p); err != nil {
 		return err
 	}
 	var ports []svcproxy.Port
 	for _, s := range svcs {
 		ports = append(ports, proxyPorts(s, eps[s.key()], false)...)
 	}
-	return table.Apply(ctx, ports)
+	return sv.Rules.Apply(ctx, table, ports)
 }
 
 // clusterSearch adds the cluster search path to a played pod's resolv.conf
 // unless its dnsPolicy asks for the host's own.
-func (m *Manager) clusterSearch(p servicePod) error {
+func (sv *Services) clusterSearch(p servicePod) error {
 	if len(p.spec.Source) == 0 || !clusterDNS(p.spec.Network.DNS.Policy) {
 		return nil
 	}
-	path := m.podEtc(p.st.Pod.ID).resolv
+	path := podEtcIn(sv.Runroot, p.st.Pod.ID).resolv
 	resolv, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -287,26 +287,26 @@ func (m *Manager) clusterSearch(p servicePod) error {
 
 // syncHostPorts publishes node ports through DNAT rules in the host's
 // namespace, owned by this root; with none left, the rules go.
-func (m *Manager) syncHostPorts(ctx context.Context, svcs []Service, eps map[string][]endpoint) error {
+func (sv *Services) syncHostPorts(ctx context.Context, svcs []Service, eps map[string][]endpoint) error {
 	var ports []svcproxy.Port
 	for _, s := range svcs {
 		ports = append(ports, proxyPorts(s, eps[s.key()], true)...)
 	}
 	if len(ports) == 0 {
-		return m.RemoveHostServices(ctx)
+		return sv.RemoveHost(ctx)
 	}
-	if err := writeInPlace(m.hostMarker(), nil); err != nil {
+	if err := writeInPlace(sv.hostMarker(), nil); err != nil {
 		return err
 	}
-	return svcproxy.Table{Scope: m.Root}.Apply(ctx, ports)
+	return sv.Rules.Apply(ctx, svcproxy.Table{Scope: sv.Root}, ports)
 }
 
 // RemoveHostServices deletes this root's node port rules from the host.
-func (m *Manager) RemoveHostServices(ctx context.Context) error {
-	if err := (svcproxy.Table{Scope: m.Root}).Remove(ctx); err != nil {
+func (sv *Services) RemoveHost(ctx context.Context) error {
+	if err := sv.Rules.Remove(ctx, svcproxy.Table{Scope: sv.Root}); err != nil {
 		return err
 	}
-	if err := os.Remove(m.hostMarker()); err != nil && !os.IsNotExist(err) {
+	if err := os.Remove(sv.hostMarker()); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	return nil

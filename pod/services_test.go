@@ -143,7 +143,7 @@ func TestPodReady(t *testing.T) {
 	view, _ := json.Marshal(podspec.Pod{InitContainers: []podspec.Container{{Name: "init"}}})
 	initC := &state.Container{ID: "init", State: state.StateExited, Config: view}
 	st := &PodStatus{Containers: []*state.Container{initC, app}}
-	if !m.podReady(st) {
+	if !m.Services().podReady(st) {
 		t.Error("a running pod without readiness files is not ready")
 	}
 	for value, want := range map[string]bool{"false\n": false, "0": false, "true\n": true, "1": true} {
@@ -153,15 +153,15 @@ func TestPodReady(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(m.containerRunDir("app"), "ready"), []byte(value), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if got := m.podReady(st); got != want {
+		if got := m.Services().podReady(st); got != want {
 			t.Errorf("ready file %q: ready = %v, want %v", value, got, want)
 		}
 	}
 	app.State = state.StateExited
-	if m.podReady(st) {
+	if m.Services().podReady(st) {
 		t.Error("a pod whose app container exited is ready")
 	}
-	if m.podReady(&PodStatus{Containers: []*state.Container{initC}}) {
+	if m.Services().podReady(&PodStatus{Containers: []*state.Container{initC}}) {
 		t.Error("a pod with no app container is ready")
 	}
 }

@@ -20,7 +20,7 @@ func newServicesSyncCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return m.SyncServices(cmd.Context())
+			return m.Services().Sync(cmd.Context())
 		},
 	}
 }
