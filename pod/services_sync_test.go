@@ -17,7 +17,7 @@ import (
 type fakePods struct{ sts []*PodStatus }
 
 func (f *fakePods) PodStatuses(context.Context) ([]*PodStatus, error) { return f.sts, nil }
-func (f *fakePods) ContainerReady(*state.Container) bool               { return true }
+func (f *fakePods) ContainerReady(*state.Container) bool              { return true }
 
 // fakeRules records the tables programmed.
 type fakeRules struct{ applied map[string][]svcproxy.Port }
